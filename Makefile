@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`. Both install the Debian packages
+# Saddle needs when they are missing, then build.
+
+DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT ?= swift
+
+.PHONY: run test deps build bench
+
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	.build/release/saddle-bench
+
+bench: build
+	.build/release/saddle-bench
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build

@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Saddle",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Saddle", targets: ["Saddle"]),
+        .executable(name: "saddle-bench", targets: ["SaddleBench"]),
+    ],
+    targets: [
+        // C helpers: the run-time BLAS/LAPACK function table and vectorized element-wise kernels.
+        .target(name: "CSaddleCore", path: "Sources/CSaddleCore"),
+        .target(name: "SaddleCore", dependencies: ["CSaddleCore"], path: "Sources/Core"),
+        .target(name: "SaddleLayers", dependencies: ["SaddleCore"], path: "Sources/Layers"),
+        .target(name: "SaddleOptimizers", dependencies: ["SaddleCore"], path: "Sources/Optimizers"),
+        .target(
+            name: "Saddle",
+            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers"],
+            path: "Sources/Saddle"),
+        .executableTarget(name: "SaddleBench", dependencies: ["Saddle"], path: "Sources/Bench"),
+
+        .target(name: "SaddleTestSupport", dependencies: ["Saddle"], path: "Tests/Support"),
+        .testTarget(
+            name: "SaddleCoreTests", dependencies: ["SaddleCore", "SaddleTestSupport"],
+            path: "Tests/CoreTests"),
+        .testTarget(
+            name: "SaddleLayersTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/LayersTests"),
+        .testTarget(
+            name: "SaddleOptimizersTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/OptimizersTests"),
+    ]
+)

@@ -1,0 +1,166 @@
+// saddle-bench: the reference workloads of ../shared/bench/README.md, timed the way
+// torch_bench.py times them (median over blocks of steps after a warm-up), printed as one
+// JSON line. Build in release: `swift build -c release --product saddle-bench`.
+import Foundation
+import Saddle
+
+struct Options {
+    var threads = 2
+    var quick = false
+    var only: Set<String>?
+
+    init(arguments: [String]) throws {
+        var rest = arguments.dropFirst()
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--threads":
+                guard let value = rest.popFirst().flatMap(Int.init), value >= 1 else { throw BenchError.usage("--threads needs a positive integer") }
+                threads = value
+            case "--quick": quick = true
+            case "--only":
+                guard let value = rest.popFirst() else { throw BenchError.usage("--only needs a comma-separated list of keys") }
+                only = Set(value.split(separator: ",").map(String.init))
+            case "--help", "-h":
+                throw BenchError.usage("")
+            default: throw BenchError.usage("unknown argument \(argument)")
+            }
+        }
+    }
+}
+
+enum BenchError: Error, CustomStringConvertible {
+    case usage(String)
+    var description: String {
+        switch self {
+        case .usage(let message):
+            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2]"
+        }
+    }
+}
+
+/// Median and best seconds per call over `repeats` blocks of `steps` calls, after `warmup` calls.
+func time(steps: Int, repeats: Int, warmup: Int = 3, _ body: () throws -> Void) rethrows -> (median: Double, best: Double) {
+    for _ in 0..<warmup { try body() }
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try body() }
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+    }
+    samples.sort()
+    return (samples[samples.count / 2], samples[0])
+}
+
+func mlp(_ sizes: [Int], using generator: inout RandomGenerator) throws -> Sequential {
+    var layers: [any Layer] = []
+    for i in 0..<(sizes.count - 1) {
+        layers.append(try Dense(inputSize: sizes[i], units: sizes[i + 1], using: &generator))
+        if i < sizes.count - 2 { layers.append(ReLU()) }
+    }
+    return Sequential(layers)
+}
+
+func classificationBatch(_ batch: Int, features: Int, classes: Int, using generator: inout RandomGenerator) -> (Tensor, Tensor) {
+    let x = Tensor.randomNormal([batch, features], using: &generator)
+    let labels = (0..<batch).map { _ in Float(generator.next() % UInt64(classes)) }
+    return (x, Tensor(labels))
+}
+
+func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
+    var generator = RandomGenerator(seed: 0)
+    let model = try mlp(sizes, using: &generator)
+    let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
+    var parameters = model.parameters
+    var optimizer = try SGD(learningRate: 0.01, momentum: 0.9)
+    let loss = SoftmaxCrossEntropy()
+    let result = try time(steps: steps, repeats: repeats) {
+        let objective = SupervisedObjective(model: model, loss: loss, input: x, target: y)
+        _ = try optimizer.step(&parameters, objective: objective)
+    }
+    return result.median * 1e3
+}
+
+func main() throws {
+    let options = try Options(arguments: CommandLine.arguments)
+    try BLAS.setThreadCount(options.threads)
+    let repeats = options.quick ? 3 : 7
+    func wanted(_ key: String) -> Bool { options.only?.contains(key) ?? true }
+    var results: [(String, Any)] = []
+    let blas = try BLAS.configuration()
+    results.append(("blas_core", blas.coreName))
+
+    if wanted("sgemm_1024_gflops") {
+        var generator = RandomGenerator(seed: 1)
+        let a = Tensor.randomNormal([1024, 1024], using: &generator)
+        let b = Tensor.randomNormal([1024, 1024], using: &generator)
+        let t = try time(steps: 10, repeats: repeats) { _ = try matmul(a, b) }
+        results.append(("sgemm_1024_gflops", 2 * pow(1024.0, 3) / t.median / 1e9))
+    }
+    if wanted("mlp_64_256_256_10_b128_step_ms") {
+        results.append(("mlp_64_256_256_10_b128_step_ms", try trainStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)))
+    }
+    if wanted("mlp_784_1024_1024_10_b256_step_ms") {
+        results.append(("mlp_784_1024_1024_10_b256_step_ms", try trainStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)))
+    }
+    if wanted("hvp_mlp_64_256_256_10_b128_ms") || wanted("grad_mlp_64_256_256_10_b128_ms") {
+        var generator = RandomGenerator(seed: 2)
+        let model = try mlp([64, 256, 256, 10], using: &generator)
+        let (x, y) = classificationBatch(128, features: 64, classes: 10, using: &generator)
+        let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: x, target: y)
+        let parameters = model.parameters
+        let direction = parameters.mapTensors { Tensor.randomNormal($0.shape, using: &generator) }
+        if wanted("hvp_mlp_64_256_256_10_b128_ms") {
+            let t = try time(steps: 50, repeats: repeats) { _ = try objective.hessianVectorProduct(at: parameters, along: direction) }
+            results.append(("hvp_mlp_64_256_256_10_b128_ms", t.median * 1e3))
+        }
+        if wanted("grad_mlp_64_256_256_10_b128_ms") {
+            let t = try time(steps: 50, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
+            results.append(("grad_mlp_64_256_256_10_b128_ms", t.median * 1e3))
+        }
+    }
+    if wanted("hessian_tiny_105_ms") {
+        var generator = RandomGenerator(seed: 3)
+        var layers: [any Layer] = []
+        let sizes = [2, 8, 8, 1]
+        for i in 0..<3 {
+            layers.append(try Dense(inputSize: sizes[i], units: sizes[i + 1], dtype: .float64, using: &generator))
+            if i < 2 { layers.append(Tanh()) }
+        }
+        let model = Sequential(layers)
+        let x = Tensor.randomNormal([64, 2], dtype: .float64, using: &generator)
+        let y = Tensor.randomNormal([64, 1], dtype: .float64, using: &generator)
+        let objective = SupervisedObjective(model: model, loss: MeanSquaredError(), input: x, target: y, mode: .inference)
+        let layout = model.parameters
+        let theta = try layout.flattened(dtype: .float64)
+        let t = try time(steps: 3, repeats: repeats, warmup: 1) {
+            _ = try hessian(at: theta) { try objective.loss(at: try layout.unflattening($0)).loss }
+        }
+        results.append(("hessian_tiny_105_ms", t.median * 1e3))
+        results.append(("hessian_tiny_params", layout.scalarCount))
+    }
+    results.append(("threads", options.threads))
+    results.append(("blas_threads", try BLAS.configuration().threadCount))
+    results.append(("repeats", repeats))
+    print(json(results))
+}
+
+func json(_ pairs: [(String, Any)]) -> String {
+    let body = pairs.map { key, value -> String in
+        let rendered: String
+        switch value {
+        case let s as String: rendered = "\"\(s)\""
+        case let d as Double: rendered = d.isFinite ? String(d) : "null"
+        case let i as Int: rendered = String(i)
+        default: rendered = "\"\(value)\""
+        }
+        return "\"\(key)\": \(rendered)"
+    }
+    return "{" + body.joined(separator: ", ") + "}"
+}
+
+do {
+    try main()
+} catch {
+    FileHandle.standardError.write(Data("saddle-bench: \(error)\n".utf8))
+    exit(1)
+}

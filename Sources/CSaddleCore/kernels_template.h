@@ -1,0 +1,248 @@
+// Kernel bodies, included once per scalar type by saddle_kernels.c with T (the scalar type),
+// S(name) (the suffixed function name) and the math functions EXP, LOG, TANH, SIGMOID, SQRT,
+// POW, FLOOR defined. Not a public header.
+
+#define SADDLE_UNARY_CASE(OP, EXPR)                                                           \
+    case OP:                                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                     \
+            T v = x[i];                                                                       \
+            out[i] = (EXPR);                                                                  \
+        }                                                                                     \
+        break;
+
+SADDLE_CLONES void S(saddle_unary)(int op, const T *x, T *out, int64_t n) {
+    switch (op) {
+        SADDLE_UNARY_CASE(SADDLE_NEG, -v)
+        SADDLE_UNARY_CASE(SADDLE_EXP, EXP(v))
+        SADDLE_UNARY_CASE(SADDLE_LOG, LOG(v))
+        SADDLE_UNARY_CASE(SADDLE_TANH, TANH(v))
+        SADDLE_UNARY_CASE(SADDLE_SIGMOID, SIGMOID(v))
+        SADDLE_UNARY_CASE(SADDLE_RELU, v < (T)0 ? (T)0 : v)
+        SADDLE_UNARY_CASE(SADDLE_ABS, v < (T)0 ? -v : v)
+        SADDLE_UNARY_CASE(SADDLE_SQRT, SQRT(v))
+        SADDLE_UNARY_CASE(SADDLE_SQUARE, v * v)
+        SADDLE_UNARY_CASE(SADDLE_SIGN, (T)(v > (T)0) - (T)(v < (T)0))
+        SADDLE_UNARY_CASE(SADDLE_RECIPROCAL, (T)1 / v)
+        SADDLE_UNARY_CASE(SADDLE_STEP, v > (T)0 ? (T)1 : (T)0)
+        default: break;
+    }
+}
+
+// One loop per stride pattern, so that each is a plain vectorizable loop.
+#define SADDLE_BINARY_CASE(OP, EXPR)                                                          \
+    case OP:                                                                                  \
+        if (stride_a != 0 && stride_b != 0) {                                                 \
+            for (int64_t i = 0; i < n; i++) {                                                 \
+                T u = a[i], w = b[i];                                                         \
+                out[i] = (EXPR);                                                              \
+            }                                                                                 \
+        } else if (stride_a != 0) {                                                           \
+            T w = b[0];                                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                 \
+                T u = a[i];                                                                   \
+                out[i] = (EXPR);                                                              \
+            }                                                                                 \
+        } else if (stride_b != 0) {                                                           \
+            T u = a[0];                                                                       \
+            for (int64_t i = 0; i < n; i++) {                                                 \
+                T w = b[i];                                                                   \
+                out[i] = (EXPR);                                                              \
+            }                                                                                 \
+        } else {                                                                              \
+            T u = a[0], w = b[0];                                                             \
+            T value = (EXPR);                                                                 \
+            for (int64_t i = 0; i < n; i++) out[i] = value;                                   \
+        }                                                                                     \
+        break;
+
+SADDLE_CLONES void S(saddle_binary)(int op, const T *a, int64_t stride_a, const T *b,
+                                    int64_t stride_b, T *out, int64_t n) {
+    switch (op) {
+        SADDLE_BINARY_CASE(SADDLE_ADD, u + w)
+        SADDLE_BINARY_CASE(SADDLE_SUB, u - w)
+        SADDLE_BINARY_CASE(SADDLE_MUL, u * w)
+        SADDLE_BINARY_CASE(SADDLE_DIV, u / w)
+        SADDLE_BINARY_CASE(SADDLE_MAX, (u >= w || u != u) ? u : w)
+        SADDLE_BINARY_CASE(SADDLE_MIN, (u <= w || u != u) ? u : w)
+        SADDLE_BINARY_CASE(SADDLE_POW, POW(u, w))
+        SADDLE_BINARY_CASE(SADDLE_GT, (T)(u > w))
+        SADDLE_BINARY_CASE(SADDLE_GE, (T)(u >= w))
+        SADDLE_BINARY_CASE(SADDLE_LT, (T)(u < w))
+        SADDLE_BINARY_CASE(SADDLE_LE, (T)(u <= w))
+        SADDLE_BINARY_CASE(SADDLE_EQ, (T)(u == w))
+        SADDLE_BINARY_CASE(SADDLE_NE, (T)(u != w))
+        SADDLE_BINARY_CASE(SADDLE_RELU_BACKWARD, w > (T)0 ? u : (T)0)
+        SADDLE_BINARY_CASE(SADDLE_TANH_BACKWARD, u * ((T)1 - w * w))
+        SADDLE_BINARY_CASE(SADDLE_SIGMOID_BACKWARD, u * w * ((T)1 - w))
+        SADDLE_BINARY_CASE(SADDLE_GE_MASK_FIRST, u >= w ? (T)1 : (T)0)
+        SADDLE_BINARY_CASE(SADDLE_SECOND, ((void)u, w))
+        default: break;
+    }
+}
+
+SADDLE_CLONES void S(saddle_affine)(const T *x, T alpha, T beta, T *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = alpha * x[i] + beta;
+}
+
+SADDLE_CLONES void S(saddle_leaky_relu)(const T *x, T slope, T *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        T v = x[i];
+        out[i] = v < (T)0 ? slope * v : v;
+    }
+}
+
+SADDLE_CLONES void S(saddle_leaky_relu_backward)(const T *g, const T *x, T slope, T *out,
+                                                 int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] > (T)0 ? g[i] : slope * g[i];
+}
+
+SADDLE_CLONES void S(saddle_axpby)(const T *x, T alpha, T *y, T beta, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = alpha * x[i] + beta * y[i];
+}
+
+SADDLE_CLONES void S(saddle_fill)(T *out, T value, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = value;
+}
+
+// Sums accumulate in double; reassociation lets the compiler keep one partial sum per lane.
+SADDLE_CLONES double S(saddle_sum)(const T *x, int64_t n) {
+#pragma clang fp reassociate(on)
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) total += (double)x[i];
+    return total;
+}
+
+SADDLE_CLONES double S(saddle_dot)(const T *x, const T *y, int64_t n) {
+#pragma clang fp reassociate(on)
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) total += (double)x[i] * (double)y[i];
+    return total;
+}
+
+// x viewed as [outer, n, inner]; out is [outer, inner].
+SADDLE_CLONES void S(saddle_sum_axis)(const T *x, int64_t outer, int64_t n, int64_t inner,
+                                      T *out) {
+#pragma clang fp reassociate(on)
+    if (inner == 1) {
+        for (int64_t o = 0; o < outer; o++) {
+            const T *row = x + o * n;
+            T total = 0;
+            for (int64_t i = 0; i < n; i++) total += row[i];
+            out[o] = total;
+        }
+        return;
+    }
+    for (int64_t o = 0; o < outer; o++) {
+        T *target = out + o * inner;
+        const T *block = x + o * n * inner;
+        for (int64_t j = 0; j < inner; j++) target[j] = block[j];
+        for (int64_t i = 1; i < n; i++) {
+            const T *row = block + i * inner;
+            for (int64_t j = 0; j < inner; j++) target[j] += row[j];
+        }
+    }
+}
+
+// Maximum along the middle axis of [outer, n, inner], with the index of the first maximum.
+// NaN wins over numbers, as in PyTorch.
+SADDLE_CLONES void S(saddle_max_axis)(const T *x, int64_t outer, int64_t n, int64_t inner,
+                                      T *out, int64_t *index) {
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t j = 0; j < inner; j++) {
+            const T *base = x + o * n * inner + j;
+            T best = base[0];
+            int64_t at = 0;
+            for (int64_t i = 1; i < n; i++) {
+                T v = base[i * inner];
+                if (best != best) break;
+                if (v > best || v != v) {
+                    best = v;
+                    at = i;
+                }
+            }
+            out[o * inner + j] = best;
+            index[o * inner + j] = at;
+        }
+    }
+}
+
+static inline T S(saddle_row_max)(const T *row, int64_t cols) {
+    T best = row[0];
+    for (int64_t c = 1; c < cols; c++) best = row[c] > best ? row[c] : best;
+    return best;
+}
+
+SADDLE_CLONES void S(saddle_log_softmax_rows)(const T *x, int64_t rows, int64_t cols, T *out) {
+#pragma clang fp reassociate(on)
+    for (int64_t r = 0; r < rows; r++) {
+        const T *row = x + r * cols;
+        T *target = out + r * cols;
+        T shift = S(saddle_row_max)(row, cols);
+        T total = 0;
+        for (int64_t c = 0; c < cols; c++) total += EXP(row[c] - shift);
+        T lse = shift + LOG(total);
+        for (int64_t c = 0; c < cols; c++) target[c] = row[c] - lse;
+    }
+}
+
+SADDLE_CLONES void S(saddle_softmax_rows)(const T *x, int64_t rows, int64_t cols, T *out) {
+#pragma clang fp reassociate(on)
+    for (int64_t r = 0; r < rows; r++) {
+        const T *row = x + r * cols;
+        T *target = out + r * cols;
+        T shift = S(saddle_row_max)(row, cols);
+        T total = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            T e = EXP(row[c] - shift);
+            target[c] = e;
+            total += e;
+        }
+        T scale = (T)1 / total;
+        for (int64_t c = 0; c < cols; c++) target[c] *= scale;
+    }
+}
+
+// Sum over rows of -log softmax(logits)[label]; the softmax probabilities are written too.
+SADDLE_CLONES double S(saddle_softmax_xent_rows)(const T *logits, int64_t rows, int64_t cols,
+                                                 const int64_t *labels, T *probabilities) {
+    double loss = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const T *row = logits + r * cols;
+        T *target = probabilities + r * cols;
+        T shift = S(saddle_row_max)(row, cols);
+        T total = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            T e = EXP(row[c] - shift);
+            target[c] = e;
+            total += e;
+        }
+        T scale = (T)1 / total;
+        for (int64_t c = 0; c < cols; c++) target[c] *= scale;
+        loss += (double)(shift + LOG(total) - row[labels[r]]);
+    }
+    return loss;
+}
+
+SADDLE_CLONES void S(saddle_repeat_rows)(const T *row, int64_t rows, int64_t cols, T *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        T *target = out + r * cols;
+        for (int64_t c = 0; c < cols; c++) target[c] = row[c];
+    }
+}
+
+// Cache-blocked 2-D transpose: out[c][r] = x[r][c].
+SADDLE_CLONES void S(saddle_transpose)(const T *x, int64_t rows, int64_t cols, T *out) {
+    const int64_t block = 32;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        int64_t r1 = r0 + block < rows ? r0 + block : rows;
+        for (int64_t c0 = 0; c0 < cols; c0 += block) {
+            int64_t c1 = c0 + block < cols ? c0 + block : cols;
+            for (int64_t r = r0; r < r1; r++) {
+                for (int64_t c = c0; c < c1; c++) out[c * rows + r] = x[r * cols + c];
+            }
+        }
+    }
+}
+
+#undef SADDLE_UNARY_CASE
+#undef SADDLE_BINARY_CASE

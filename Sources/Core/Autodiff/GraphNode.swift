@@ -1,0 +1,139 @@
+/// What a pullback rule receives: the cotangent of the operation's output, its recorded inputs
+/// and its output, and which inputs need a gradient.
+///
+/// When the backward pass is creating a graph (for Hessian-vector products), `cotangent`,
+/// `inputs` and `output` are recorded tensors, so a pullback written with differentiable
+/// `Tensor` operations is itself differentiated exactly.
+public struct PullbackContext {
+    /// The gradient of the differentiated scalar with respect to the operation's output.
+    public let cotangent: Tensor
+    /// The operation's inputs, as they were recorded.
+    public let inputs: [Tensor]
+    /// The operation's output. Recorded (carrying this operation's node) while creating a graph.
+    public let output: Tensor
+    /// True while the backward pass records a graph of its own (second-order differentiation).
+    public let isCreatingGraph: Bool
+    let needs: [Bool]
+
+    /// Whether input `index` needs a gradient; a pullback may return nil for the others.
+    public func needsGradient(_ index: Int) -> Bool { needs[index] }
+}
+
+/// A rule mapping the output's cotangent to one gradient per input (nil where not needed or
+/// identically zero). Gradients must have their input's shape and dtype.
+public typealias PullbackRule = @Sendable (PullbackContext) throws -> [Tensor?]
+
+/// How an operation supports second-order differentiation (Hessian-vector products).
+public enum SecondOrderRule: Sendable {
+    /// The pullback is written with differentiable `Tensor` operations, so differentiating it
+    /// (reverse-over-reverse) is exact.
+    case differentiablePullback
+    /// The pullback computes raw values; differentiating through it throws
+    /// `AutodiffError.noSecondOrderRule` instead of returning a wrong number.
+    case none
+}
+
+/// A node of the autodiff graph: one recorded operation (or a leaf that gradients are taken
+/// with respect to). Nodes reference their inputs, never their consumers, so the graph is
+/// freed when the last tensor referring to it goes away.
+final class GraphNode: @unchecked Sendable {
+    enum Kind {
+        /// A tensor gradients can be taken with respect to.
+        case leaf
+        /// A recorded differentiable operation.
+        case operation(PullbackRule, SecondOrderRule)
+        /// The output of a non-differentiable operation (argmax, comparisons, one-hot):
+        /// treated as a constant, and named in the error when someone differentiates it.
+        case nondifferentiable
+    }
+
+    let name: String
+    let kind: Kind
+    let inputs: [Tensor]
+    /// The output value, without a node (no reference cycle).
+    let output: Tensor
+
+    init(name: String, kind: Kind, inputs: [Tensor], output: Tensor) {
+        self.name = name
+        self.kind = kind
+        self.inputs = inputs
+        self.output = output.detached
+    }
+
+    /// Whether gradients flow through this node.
+    var isDifferentiable: Bool {
+        if case .nondifferentiable = kind { return false }
+        return true
+    }
+}
+
+/// Controls whether operations are recorded for differentiation.
+///
+/// Recording is task-local: `withoutRecording` turns it off for the current task (and tasks it
+/// creates) for the duration of a closure, like PyTorch's `no_grad`. Operations whose inputs
+/// carry no autodiff node are never recorded and cost nothing extra in any case.
+public enum GradientRecording {
+    @TaskLocal static var isSuspended = false
+
+    /// Whether operations on recorded tensors are currently recorded.
+    public static var isEnabled: Bool { !isSuspended }
+
+    /// Runs `body` with recording off: results carry no autodiff node.
+    public static func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
+        try $isSuspended.withValue(true) { try body() }
+    }
+
+    /// Runs `body` with recording on (the default state).
+    static func withRecording<R>(_ body: () throws -> R) rethrows -> R {
+        try $isSuspended.withValue(false) { try body() }
+    }
+}
+
+extension Tensor {
+    /// Whether this tensor carries a differentiable autodiff node (a leaf or a recorded result).
+    public var isRecorded: Bool { node?.isDifferentiable ?? false }
+
+    /// A copy that is a new leaf of the autodiff graph: operations on it are recorded and
+    /// `gradients(of:wrt:)` can differentiate with respect to it.
+    public func recorded() -> Tensor {
+        var copy = detached
+        copy.node = GraphNode(name: "leaf", kind: .leaf, inputs: [], output: copy)
+        return copy
+    }
+
+    /// Records `output = name(inputs)` with its pullback, returning `output` attached to the
+    /// graph, or `output` unchanged when no input is recorded or recording is off.
+    ///
+    /// This is how every built-in differentiable operation is defined, and the public way to
+    /// add one from Swift: compute the output from the inputs' values (without recording),
+    /// then call `record` with a pullback. Write the pullback with differentiable `Tensor`
+    /// operations and `secondOrder: .differentiablePullback` (the default), and Hessian-vector
+    /// products through the operation are exact; declare `.none` when it computes raw values.
+    public static func record(
+        _ name: String, inputs: [Tensor], output: Tensor,
+        secondOrder: SecondOrderRule = .differentiablePullback,
+        pullback: @escaping PullbackRule
+    ) -> Tensor {
+        guard inputs.contains(where: \.isRecorded), GradientRecording.isEnabled else {
+            return output
+        }
+        var result = output.detached
+        result.node = GraphNode(
+            name: name, kind: .operation(pullback, secondOrder), inputs: inputs, output: output)
+        return result
+    }
+
+    /// Marks `output` as the result of the non-differentiable operation `name`: it is a
+    /// constant for every consumer, and differentiating it directly throws
+    /// `AutodiffError.notDifferentiable` naming the operation.
+    public static func recordNondifferentiable(
+        _ name: String, inputs: [Tensor], output: Tensor
+    ) -> Tensor {
+        guard inputs.contains(where: \.isRecorded), GradientRecording.isEnabled else {
+            return output
+        }
+        var result = output.detached
+        result.node = GraphNode(name: name, kind: .nondifferentiable, inputs: [], output: output)
+        return result
+    }
+}

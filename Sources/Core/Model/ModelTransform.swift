@@ -1,0 +1,39 @@
+/// What a transform changed and how far the model's function moved.
+public struct TransformReport: Sendable {
+    /// Old parameter/buffer path to new path, for every tensor that survives (inserting a
+    /// layer renumbers a Sequential).
+    public var pathMap: [(old: String, new: String)]
+    /// New paths with no predecessor.
+    public var added: [String]
+    /// New paths whose tensor changed shape.
+    public var resized: [String]
+    /// Old paths with no successor.
+    public var removed: [String]
+    /// max |f_new(x) - f_old(x)| over a probe batch, when one was given.
+    public var maxDeviation: Double?
+    /// Caveats (for example: exact in inference mode only).
+    public var notes: [String]
+
+    public init(
+        pathMap: [(old: String, new: String)] = [], added: [String] = [], resized: [String] = [],
+        removed: [String] = [], maxDeviation: Double? = nil, notes: [String] = []
+    ) {
+        self.pathMap = pathMap
+        self.added = added
+        self.resized = resized
+        self.removed = removed
+        self.maxDeviation = maxDeviation
+        self.notes = notes
+    }
+}
+
+/// A model-to-model map (Net2WiderNet, Net2DeeperNet, residual or BatchNorm insertion).
+/// Transforms never mutate their input; they return a new model and a report.
+public protocol ModelTransform: Sendable {
+    /// The registry name of the transform.
+    var name: String { get }
+
+    /// The transformed model and what changed.
+    /// - Throws: when the transform does not apply to this model.
+    func apply(to model: any Layer, using generator: inout RandomGenerator) throws -> (model: any Layer, report: TransformReport)
+}

@@ -1,0 +1,119 @@
+/// The loss at one parameter point, with the layer state that evaluation produced.
+public struct ObjectiveOutput {
+    /// The scalar loss (recorded when the parameters were).
+    public var loss: Tensor
+    /// New buffer values (BatchNorm running statistics) to commit if this point is accepted.
+    public var state: NamedTensors
+    /// The model's output, when the objective has one (for accuracy).
+    public var prediction: Tensor?
+
+    public init(loss: Tensor, state: NamedTensors = NamedTensors(), prediction: Tensor? = nil) {
+        self.loss = loss
+        self.state = state
+        self.prediction = prediction
+    }
+}
+
+/// A scalar function of named parameters: what optimizers and curvature analyses work on.
+///
+/// An objective evaluates at any parameter point without mutating anything (like
+/// `torch.func.functional_call`): layer state comes back in `ObjectiveOutput.state`, so line
+/// searches, Hessian-vector products and interpolations never move running statistics.
+/// Implement `loss(at:)` with differentiable operations; value, gradient and exact
+/// Hessian-vector products follow.
+public protocol Objective: Sendable {
+    /// The parameter point the objective is naturally evaluated around (the model's own).
+    var parameters: NamedTensors { get }
+
+    /// The loss at `parameters` (which may be recorded tensors; keep the computation
+    /// differentiable in them).
+    /// - Throws: whatever evaluating the model throws.
+    func loss(at parameters: NamedTensors) throws -> ObjectiveOutput
+}
+
+/// Value and gradient at one point.
+public struct ObjectiveGradient {
+    public var value: Double
+    public var gradient: NamedTensors
+    public var state: NamedTensors
+    public var prediction: Tensor?
+}
+
+extension Objective {
+    /// The loss value at `parameters`, recording nothing.
+    public func value(at parameters: NamedTensors) throws -> Double {
+        try GradientRecording.withoutRecording { try loss(at: parameters.detached).loss.item() }
+    }
+
+    /// The loss value and its gradient with respect to every parameter.
+    /// - Throws: `AutodiffError` when the loss does not depend differentiably on the parameters.
+    public func valueAndGradient(at parameters: NamedTensors) throws -> ObjectiveGradient {
+        let leaves = parameters.recorded()
+        let output = try GradientRecording.withRecording { try loss(at: leaves) }
+        let value = try output.loss.item()
+        let grads = output.loss.isRecorded
+            ? try gradients(of: output.loss, wrt: leaves.tensors) : leaves.tensors.map { $0.detached.zerosLike() }
+        var gradient = parameters.detached
+        for (k, g) in grads.enumerated() { gradient[gradient.paths[k]] = g }
+        return ObjectiveGradient(value: value, gradient: gradient, state: output.state, prediction: output.prediction?.detached)
+    }
+
+    /// The exact Hessian-vector product H v at `parameters` (reverse-over-reverse: the gradient
+    /// is computed with a recorded backward pass, then g . v is differentiated again).
+    /// - Throws: `AutodiffError.noSecondOrderRule` when the loss passes through an operation
+    ///   without a second-order rule; `TensorError` when `direction`'s layout differs.
+    public func hessianVectorProduct(at parameters: NamedTensors, along direction: NamedTensors) throws -> NamedTensors {
+        try parameters.checkSameLayout(as: direction, op: "hessianVectorProduct")
+        let leaves = parameters.recorded()
+        let products = try GradientRecording.withRecording { () -> [Tensor] in
+            let output = try loss(at: leaves)
+            guard output.loss.isRecorded else { return leaves.tensors.map { $0.detached.zerosLike() } }
+            let grads = try gradients(of: output.loss, wrt: leaves.tensors, creatingGraph: true)
+            var inner: Tensor?
+            for (g, v) in zip(grads, direction.tensors) {
+                let term = try (g * v.detached.converted(to: g.dtype)).sum()
+                inner = try inner.map { try $0 + term } ?? term
+            }
+            guard let inner, inner.isRecorded else { return leaves.tensors.map { $0.detached.zerosLike() } }
+            return try gradients(of: inner, wrt: leaves.tensors)
+        }
+        var result = parameters.detached
+        for (k, p) in products.enumerated() { result[result.paths[k]] = p }
+        return result
+    }
+}
+
+/// The loss of a model on one batch: `loss(model(input), target)` as a function of the model's
+/// parameters, in the given mode.
+public struct SupervisedObjective: Objective {
+    public var model: any Layer
+    public var lossFunction: any Loss
+    public var input: Tensor
+    public var target: Tensor
+    public var mode: ForwardMode
+    /// The generator each evaluation starts from, so repeated evaluations (line searches)
+    /// see the same dropout masks.
+    public var random: RandomGenerator
+
+    public init(
+        model: any Layer, loss: any Loss, input: Tensor, target: Tensor, mode: ForwardMode = .training,
+        random: RandomGenerator = RandomGenerator(seed: 0)
+    ) {
+        self.model = model
+        self.lossFunction = loss
+        self.input = input
+        self.target = target
+        self.mode = mode
+        self.random = random
+    }
+
+    public var parameters: NamedTensors { model.parameters }
+
+    public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
+        let evaluated = try model.replacing(parameters)
+        var context = ForwardContext(mode: mode, random: random)
+        let prediction = try evaluated(input, context: &context)
+        let value = try lossFunction(prediction, target)
+        return ObjectiveOutput(loss: value, state: context.bufferUpdates, prediction: prediction)
+    }
+}

@@ -1,0 +1,48 @@
+/// What one optimizer step reports.
+public struct StepReport: Sendable {
+    /// The loss at the parameters the step started from.
+    public var loss: Double
+    /// Layer state (buffer updates) produced at the starting point, to commit to the model.
+    public var state: NamedTensors
+    /// The gradient's norm at the starting point, when the optimizer computed it.
+    public var gradientNorm: Double?
+    /// The model's output at the starting point, when the objective produced one.
+    public var prediction: Tensor?
+
+    public init(loss: Double, state: NamedTensors, gradientNorm: Double? = nil, prediction: Tensor? = nil) {
+        self.loss = loss
+        self.state = state
+        self.gradientNorm = gradientNorm
+        self.prediction = prediction
+    }
+}
+
+/// An optimization algorithm: steps an `Objective` (value, gradient, Hessian-vector product),
+/// not just a gradient, since Newton-type methods and line searches need more.
+///
+/// State (momentum buffers, moment estimates) is keyed by parameter path, as
+/// `<parameter path>.<slot>` in `state`, never by position, so that a transform renaming a
+/// path can remap or drop exactly that entry.
+public protocol Optimizer: Sendable {
+    /// Updates `parameters` by one step on `objective`.
+    /// - Throws: whatever evaluating the objective throws; `OptimizerError` for bad settings.
+    mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport
+
+    /// The optimizer's state, under `<parameter path>.<slot>` paths.
+    var state: NamedTensors { get set }
+}
+
+/// Errors from optimizers.
+public enum OptimizerError: Error, Equatable, CustomStringConvertible {
+    /// A hyperparameter is out of range.
+    case invalidHyperparameter(optimizer: String, name: String, reason: String)
+    /// A linear system was singular or indefinite where the method cannot proceed.
+    case numericalFailure(optimizer: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidHyperparameter(optimizer, name, reason): "\(optimizer): \(name) \(reason)"
+        case let .numericalFailure(optimizer, reason): "\(optimizer): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// The element type of a tensor, chosen at run time.
+///
+/// Models train in `float32` for speed; curvature analyses run in `float64` on a converted copy.
+public enum DType: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    case float32
+    case float64
+
+    /// Bytes per element.
+    public var byteCount: Int {
+        switch self {
+        case .float32: MemoryLayout<Float>.stride
+        case .float64: MemoryLayout<Double>.stride
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// The Swift scalar types a tensor can hold: `Float` and `Double`.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable {
+    /// The run-time tag of this scalar type.
+    static var dtype: DType { get }
+}
+
+extension Float: TensorScalar {
+    public static var dtype: DType { .float32 }
+}
+
+extension Double: TensorScalar {
+    public static var dtype: DType { .float64 }
+}

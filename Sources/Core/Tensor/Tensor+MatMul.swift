@@ -1,0 +1,110 @@
+internal import CSaddleCore
+
+extension Tensor {
+    /// c = alpha * op(a) op(b) + beta * c through sgemm/dgemm; shapes already checked.
+    static func gemm(
+        _ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: inout Tensor,
+        alpha: Double = 1, beta: Double
+    ) throws {
+        let m = c.shape[0]
+        let n = c.shape[1]
+        let k = transposeA ? a.shape[0] : a.shape[1]
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { c.fill(with: 0) }
+            return
+        }
+        guard [m, n, k, a.shape[1], b.shape[1]].allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw TensorError.invalidArgument(op: "matmul", reason: "extents beyond 2^31 - 1 are not supported by BLAS")
+        }
+        let blas = try BLAS.library()
+        let ta = Int32(transposeA ? SADDLE_CBLAS_TRANS : SADDLE_CBLAS_NO_TRANS)
+        let tb = Int32(transposeB ? SADDLE_CBLAS_TRANS : SADDLE_CBLAS_NO_TRANS)
+        let order = Int32(SADDLE_CBLAS_ROW_MAJOR)
+        let (lda, ldb, ldc) = (Int32(a.shape[1]), Int32(b.shape[1]), Int32(n))
+        switch c.dtype {
+        case .float32:
+            blas.sgemm(
+                order, ta, tb, Int32(m), Int32(n), Int32(k), Float(alpha), a.pointer(Float.self), lda,
+                b.pointer(Float.self), ldb, Float(beta), c.pointer(Float.self), ldc)
+        case .float64:
+            blas.dgemm(
+                order, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a.pointer(Double.self), lda,
+                b.pointer(Double.self), ldb, beta, c.pointer(Double.self), ldc)
+        }
+    }
+}
+
+/// The matrix product op(a) op(b) of 2-D tensors, where op transposes when its flag is set
+/// (transposes are passed to BLAS, never materialized). Gradients are products again, so
+/// second derivatives are exact.
+/// - Throws: `TensorError` when an operand is not 2-D, the inner extents differ, or the dtypes
+///   differ; `BLASError` when OpenBLAS cannot be loaded.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+    guard a.rank == 2, b.rank == 2 else {
+        throw TensorError.shapeMismatch(op: "matmul", shapes: [a.shape, b.shape], reason: "both operands must have 2 axes")
+    }
+    guard a.dtype == b.dtype else { throw TensorError.dtypeMismatch(op: "matmul", dtypes: [a.dtype, b.dtype]) }
+    let (m, ka) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+    let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+    guard ka == kb else {
+        throw TensorError.shapeMismatch(
+            op: "matmul", shapes: [a.shape, b.shape],
+            reason: "inner extents \(ka) and \(kb) differ (transposeA: \(transposeA), transposeB: \(transposeB))")
+    }
+    var out = Tensor(uninitializedShape: [m, n], dtype: a.dtype)
+    try Tensor.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &out, beta: 0)
+    return Tensor.record("matmul", inputs: [a, b], output: out) { c in
+        let (x, y, g) = (c.inputs[0], c.inputs[1], c.cotangent)
+        var grads: [Tensor?] = [nil, nil]
+        switch (transposeA, transposeB) {
+        case (false, false):
+            if c.needsGradient(0) { grads[0] = try matmul(g, y, transposeB: true) }
+            if c.needsGradient(1) { grads[1] = try matmul(x, g, transposeA: true) }
+        case (true, false):
+            if c.needsGradient(0) { grads[0] = try matmul(y, g, transposeB: true) }
+            if c.needsGradient(1) { grads[1] = try matmul(x, g) }
+        case (false, true):
+            if c.needsGradient(0) { grads[0] = try matmul(g, y) }
+            if c.needsGradient(1) { grads[1] = try matmul(g, x, transposeA: true) }
+        case (true, true):
+            if c.needsGradient(0) { grads[0] = try matmul(y, g, transposeA: true, transposeB: true) }
+            if c.needsGradient(1) { grads[1] = try matmul(g, x, transposeA: true, transposeB: true) }
+        }
+        return grads
+    }
+}
+
+/// The affine map x W^T + b of a dense layer, fused into one GEMM: `input` is `[batch, in]`,
+/// `weight` `[out, in]` (PyTorch's layout), `bias` `[out]`; the result is `[batch, out]`.
+/// Gradients: dx = g W, dW = g^T x, db = sum of g over the batch.
+/// - Throws: `TensorError` when the shapes or dtypes disagree; `BLASError` without OpenBLAS.
+public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+    guard input.rank == 2, weight.rank == 2, input.shape[1] == weight.shape[1] else {
+        throw TensorError.shapeMismatch(
+            op: "linear", shapes: [input.shape, weight.shape],
+            reason: "input must be [batch, in] and weight [out, in] with the same in")
+    }
+    guard input.dtype == weight.dtype else { throw TensorError.dtypeMismatch(op: "linear", dtypes: [input.dtype, weight.dtype]) }
+    let batch = input.shape[0]
+    let units = weight.shape[0]
+    var out = Tensor(uninitializedShape: [batch, units], dtype: input.dtype)
+    if let bias {
+        guard bias.shape == [units] else {
+            throw TensorError.shapeMismatch(op: "linear", shapes: [weight.shape, bias.shape], reason: "bias must be [out]")
+        }
+        guard bias.dtype == input.dtype else { throw TensorError.dtypeMismatch(op: "linear", dtypes: [input.dtype, bias.dtype]) }
+        switch out.dtype {
+        case .float32: saddle_repeat_rows_f32(bias.pointer(Float.self), Int64(batch), Int64(units), out.pointer(Float.self))
+        case .float64: saddle_repeat_rows_f64(bias.pointer(Double.self), Int64(batch), Int64(units), out.pointer(Double.self))
+        }
+    }
+    try Tensor.gemm(input, transposeA: false, weight, transposeB: true, into: &out, beta: bias == nil ? 0 : 1)
+    let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+    return Tensor.record("linear", inputs: inputs, output: out) { c in
+        let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
+        return [c.needsGradient(0) ? try matmul(g, w) : nil,
+                c.needsGradient(1) ? try matmul(g, x, transposeA: true) : nil]
+            + (c.inputs.count == 3 ? [c.needsGradient(2) ? try g.sum(alongAxis: 0) : nil] : [])
+    }
+}

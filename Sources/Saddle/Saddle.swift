@@ -1,0 +1,4 @@
+// The umbrella module: `import Saddle` brings in the whole library.
+@_exported import SaddleCore
+@_exported import SaddleLayers
+@_exported import SaddleOptimizers
