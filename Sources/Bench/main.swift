@@ -5,7 +5,8 @@ import Foundation
 import Saddle
 
 struct Options {
-    var threads = 2
+    /// BLAS threads; nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
+    var threads: Int?
     var quick = false
     var only: Set<String>?
 
@@ -82,12 +83,17 @@ func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int)
 
 func main() throws {
     let options = try Options(arguments: CommandLine.arguments)
-    try BLAS.setThreadCount(options.threads)
+    let environment = ProcessInfo.processInfo.environment
+    let threads = options.threads
+        ?? (environment["SADDLE_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap(Int.init) ?? 2
+    try BLAS.setThreadCount(threads)
     let repeats = options.quick ? 3 : 7
     func wanted(_ key: String) -> Bool { options.only?.contains(key) ?? true }
     var results: [(String, Any)] = []
     let blas = try BLAS.configuration()
     results.append(("blas_core", blas.coreName))
+    results.append(("blas_core_requested", blas.requestedCoreType ?? "none"))
+    results.append(("blas_core_from_environment", blas.coreTypeFromEnvironment ? "yes" : "no"))
 
     if wanted("sgemm_1024_gflops") {
         var generator = RandomGenerator(seed: 1)
@@ -138,7 +144,7 @@ func main() throws {
         results.append(("hessian_tiny_105_ms", t.median * 1e3))
         results.append(("hessian_tiny_params", layout.scalarCount))
     }
-    results.append(("threads", options.threads))
+    results.append(("threads", threads))
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))
     print(json(results))

@@ -115,11 +115,20 @@ extension Tensor {
         pullback: @escaping PullbackRule
     ) -> Tensor {
         guard inputs.contains(where: \.isRecorded), GradientRecording.isEnabled else {
-            return output
+            return inheritingNondifferentiableOrigin(of: inputs, output)
         }
         var result = output.detached
         result.node = GraphNode(
             name: name, kind: .operation(pullback, secondOrder), inputs: inputs, output: output)
+        return result
+    }
+
+    /// `output` carrying the marker of a non-differentiable input (argmax, a comparison), so
+    /// that differentiating a value computed only from such outputs names the culprit.
+    private static func inheritingNondifferentiableOrigin(of inputs: [Tensor], _ output: Tensor) -> Tensor {
+        guard let marker = inputs.lazy.compactMap(\.node).first(where: { !$0.isDifferentiable }) else { return output }
+        var result = output.detached
+        result.node = marker
         return result
     }
 
