@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both install the Debian packages
 # Saddle needs when they are missing, then build.
 
-DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev
+DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 

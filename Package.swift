@@ -14,9 +14,14 @@ let package = Package(
         .target(name: "SaddleCore", dependencies: ["CSaddleCore"], path: "Sources/Core"),
         .target(name: "SaddleLayers", dependencies: ["SaddleCore"], path: "Sources/Layers"),
         .target(name: "SaddleOptimizers", dependencies: ["SaddleCore"], path: "Sources/Optimizers"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "SaddleData", dependencies: ["SaddleCore", "CZlib"], path: "Sources/Data"),
+        .target(
+            name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData"],
+            path: "Sources/Training"),
         .target(
             name: "Saddle",
-            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers"],
+            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining"],
             path: "Sources/Saddle"),
         .executableTarget(name: "SaddleBench", dependencies: ["Saddle"], path: "Sources/Bench"),
 
@@ -30,5 +35,11 @@ let package = Package(
         .testTarget(
             name: "SaddleOptimizersTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/OptimizersTests"),
+        .testTarget(
+            name: "SaddleDataTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/DataTests"),
+        .testTarget(
+            name: "SaddleTrainingTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/TrainingTests"),
     ]
 )

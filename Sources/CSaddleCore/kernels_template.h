@@ -246,3 +246,134 @@ SADDLE_CLONES void S(saddle_transpose)(const T *x, int64_t rows, int64_t cols, T
 
 #undef SADDLE_UNARY_CASE
 #undef SADDLE_BINARY_CASE
+
+// Batch normalization over the rows of x [n, f] (training mode). Writes the normalized values
+// x_hat, the output gamma * x_hat + beta, the batch mean, the biased variance and
+// 1 / sqrt(var + eps) per feature.
+SADDLE_CLONES void S(saddle_batchnorm_forward)(const T *x, int64_t n, int64_t f, const T *gamma,
+                                               const T *beta, T epsilon, T *x_hat, T *out,
+                                               T *mean, T *variance, T *inv_std) {
+#pragma clang fp reassociate(on)
+    for (int64_t j = 0; j < f; j++) {
+        mean[j] = 0;
+        variance[j] = 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const T *row = x + i * f;
+        for (int64_t j = 0; j < f; j++) mean[j] += row[j];
+    }
+    T scale = (T)1 / (T)n;
+    for (int64_t j = 0; j < f; j++) mean[j] *= scale;
+    for (int64_t i = 0; i < n; i++) {
+        const T *row = x + i * f;
+        for (int64_t j = 0; j < f; j++) {
+            T d = row[j] - mean[j];
+            variance[j] += d * d;
+        }
+    }
+    for (int64_t j = 0; j < f; j++) {
+        variance[j] *= scale;
+        inv_std[j] = (T)1 / SQRT(variance[j] + epsilon);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const T *row = x + i * f;
+        T *h = x_hat + i * f;
+        T *o = out + i * f;
+        for (int64_t j = 0; j < f; j++) {
+            T v = (row[j] - mean[j]) * inv_std[j];
+            h[j] = v;
+            o[j] = gamma[j] * v + beta[j];
+        }
+    }
+}
+
+// Gradients of training-mode batch normalization from the upstream g [n, f]:
+// dbeta = sum g, dgamma = sum g x_hat, dx = gamma inv_std (g - dbeta/n - x_hat dgamma/n).
+SADDLE_CLONES void S(saddle_batchnorm_backward)(const T *g, const T *x_hat, int64_t n, int64_t f,
+                                                const T *gamma, const T *inv_std, T *dx,
+                                                T *dgamma, T *dbeta) {
+#pragma clang fp reassociate(on)
+    for (int64_t j = 0; j < f; j++) {
+        dgamma[j] = 0;
+        dbeta[j] = 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const T *gr = g + i * f;
+        const T *h = x_hat + i * f;
+        for (int64_t j = 0; j < f; j++) {
+            dbeta[j] += gr[j];
+            dgamma[j] += gr[j] * h[j];
+        }
+    }
+    T scale = (T)1 / (T)n;
+    for (int64_t i = 0; i < n; i++) {
+        const T *gr = g + i * f;
+        const T *h = x_hat + i * f;
+        T *d = dx + i * f;
+        for (int64_t j = 0; j < f; j++) {
+            d[j] = gamma[j] * inv_std[j] * (gr[j] - dbeta[j] * scale - h[j] * dgamma[j] * scale);
+        }
+    }
+}
+
+// One LSTM step on a batch of b rows with h hidden units. `gates` [b, 4h] holds the
+// pre-activations (i, f, g, o blocks) on entry and the activations on exit; c_prev [b, h] (NULL
+// means zeros) gives c = f c_prev + i g, and h_out = o tanh(c); tanh(c) is kept for backward.
+SADDLE_CLONES void S(saddle_lstm_cell_forward)(T *gates, const T *c_prev, int64_t b, int64_t h,
+                                               T *c_out, T *tanh_c, T *h_out) {
+    for (int64_t r = 0; r < b; r++) {
+        T *gi = gates + r * 4 * h;
+        T *gf = gi + h;
+        T *gg = gf + h;
+        T *go = gg + h;
+        for (int64_t k = 0; k < h; k++) {
+            gi[k] = SIGMOID(gi[k]);
+            gf[k] = SIGMOID(gf[k]);
+            gg[k] = TANH(gg[k]);
+            go[k] = SIGMOID(go[k]);
+        }
+        const T *cp = c_prev ? c_prev + r * h : 0;
+        T *c = c_out + r * h;
+        T *tc = tanh_c + r * h;
+        T *ho = h_out + r * h;
+        for (int64_t k = 0; k < h; k++) {
+            T cell = gi[k] * gg[k] + (cp ? gf[k] * cp[k] : (T)0);
+            c[k] = cell;
+        }
+        for (int64_t k = 0; k < h; k++) tc[k] = TANH(c[k]);
+        for (int64_t k = 0; k < h; k++) ho[k] = go[k] * tc[k];
+    }
+}
+
+// Backward through one LSTM step. dh [b, h] is the gradient reaching h_t; dc [b, h] holds the
+// gradient reaching c_t from step t+1 on entry and the gradient for c_{t-1} on exit. Writes the
+// pre-activation gradients [b, 4h] into d_gates.
+SADDLE_CLONES void S(saddle_lstm_cell_backward)(const T *gates, const T *c_prev, const T *tanh_c,
+                                                const T *dh, T *dc, int64_t b, int64_t h,
+                                                T *d_gates) {
+    for (int64_t r = 0; r < b; r++) {
+        const T *gi = gates + r * 4 * h;
+        const T *gf = gi + h;
+        const T *gg = gf + h;
+        const T *go = gg + h;
+        const T *tc = tanh_c + r * h;
+        const T *cp = c_prev ? c_prev + r * h : 0;
+        const T *dhr = dh + r * h;
+        T *dcr = dc + r * h;
+        T *di = d_gates + r * 4 * h;
+        T *df = di + h;
+        T *dg = df + h;
+        T *dout = dg + h;
+        for (int64_t k = 0; k < h; k++) {
+            T o = go[k], t = tc[k];
+            T dcell = dcr[k] + dhr[k] * o * ((T)1 - t * t);
+            T i = gi[k], f = gf[k], g = gg[k];
+            T prev = cp ? cp[k] : (T)0;
+            dout[k] = dhr[k] * t * o * ((T)1 - o);
+            di[k] = dcell * g * i * ((T)1 - i);
+            df[k] = dcell * prev * f * ((T)1 - f);
+            dg[k] = dcell * i * ((T)1 - g * g);
+            dcr[k] = dcell * f;
+        }
+    }
+}

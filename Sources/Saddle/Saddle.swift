@@ -2,3 +2,5 @@
 @_exported import SaddleCore
 @_exported import SaddleLayers
 @_exported import SaddleOptimizers
+@_exported import SaddleData
+@_exported import SaddleTraining

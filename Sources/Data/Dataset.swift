@@ -1,0 +1,120 @@
+import SaddleCore
+
+/// Examples in memory: `features` `[count, ...]` and `labels` `[count]` (class indices as
+/// whole numbers, or regression targets), in one dtype.
+public struct Dataset: Sendable {
+    /// One row per example.
+    public var features: Tensor
+    /// One entry per example.
+    public var labels: Tensor
+    /// The number of classes, for classification data.
+    public var classCount: Int?
+    /// Where the data came from (for messages).
+    public var name: String
+
+    /// - Throws: `DataError.invalid` when features and labels disagree on the example count.
+    public init(features: Tensor, labels: Tensor, classCount: Int? = nil, name: String = "dataset") throws {
+        guard features.rank >= 1, labels.rank >= 1, features.shape[0] == labels.shape[0] else {
+            throw DataError.invalid(
+                file: name, reason: "features \(features.shape) and labels \(labels.shape) disagree on the example count")
+        }
+        self.features = features
+        self.labels = labels.converted(to: features.dtype)
+        self.classCount = classCount
+        self.name = name
+    }
+
+    /// The number of examples.
+    public var count: Int { features.shape[0] }
+
+    /// The shape of one example's features.
+    public var exampleShape: [Int] { Array(features.shape.dropFirst()) }
+
+    /// The examples at `indices`, in that order.
+    /// - Throws: `TensorError` for an index out of range.
+    public func subset(_ indices: [Int]) throws -> Dataset {
+        try Dataset(features: features.gatheringRows(indices), labels: labels.gatheringRows(indices), classCount: classCount, name: name)
+    }
+
+    /// A deterministic split: the examples are shuffled by `seed`, and the last
+    /// `validationFraction` of them (rounded) form the validation set.
+    /// - Throws: `DataError.invalid` for a fraction outside [0, 1) or an empty training part.
+    public func split(validationFraction: Double, seed: UInt64) throws -> (train: Dataset, validation: Dataset) {
+        guard validationFraction >= 0, validationFraction < 1 else {
+            throw DataError.invalid(file: name, reason: "validation fraction \(validationFraction) must be in [0, 1)")
+        }
+        var generator = RandomGenerator(seed: seed)
+        let order = Dataset.permutation(count, using: &generator)
+        let validationCount = Int((Double(count) * validationFraction).rounded())
+        let trainCount = count - validationCount
+        guard trainCount > 0 else { throw DataError.invalid(file: name, reason: "no examples left for training") }
+        return (try subset(Array(order[..<trainCount])), try subset(Array(order[trainCount...])))
+    }
+
+    /// A uniformly random permutation of 0..<n (Fisher-Yates with the portable generator).
+    public static func permutation(_ n: Int, using generator: inout RandomGenerator) -> [Int] {
+        var order = Array(0..<n)
+        guard n > 1 else { return order }
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = Int(generator.next() % UInt64(i + 1))
+            order.swapAt(i, j)
+        }
+        return order
+    }
+
+    /// Mini-batches of `size` examples (the last one smaller unless `dropLast`), in a fresh
+    /// random order drawn from `generator` when `shuffle`, else in order.
+    /// - Throws: `DataError.invalid` for a size below 1.
+    public func batches(size: Int, shuffle: Bool, dropLast: Bool = false, using generator: inout RandomGenerator) throws -> [Batch] {
+        guard size >= 1 else { throw DataError.invalid(file: name, reason: "batch size \(size) must be at least 1") }
+        let order = shuffle ? Dataset.permutation(count, using: &generator) : Array(0..<count)
+        var result: [Batch] = []
+        var start = 0
+        while start < count {
+            let end = Swift.min(start + size, count)
+            if dropLast && end - start < size { break }
+            let indices = Array(order[start..<end])
+            if !shuffle {
+                result.append(Batch(features: try features.rows(start..<end), labels: try labels.rows(start..<end)))
+            } else {
+                result.append(Batch(features: try features.gatheringRows(indices), labels: try labels.gatheringRows(indices)))
+            }
+            start = end
+        }
+        return result
+    }
+
+    /// The features reshaped per example (for example `[784]` to `[28, 28]` for row sequences).
+    /// - Throws: `TensorError` when the element counts differ.
+    public func reshapingExamples(to shape: [Int]) throws -> Dataset {
+        var copy = self
+        copy.features = try features.reshaped(to: [count] + shape)
+        return copy
+    }
+
+    /// Features as flat vectors `[count, features]`.
+    public func flattened() throws -> Dataset {
+        try reshapingExamples(to: [exampleShape.reduce(1, *)])
+    }
+
+    /// Features times `factor` (for example 1/255 for pixels).
+    public func scaled(by factor: Double) -> Dataset {
+        var copy = self
+        copy.features = features * factor
+        return copy
+    }
+
+    /// Features and labels in `dtype`.
+    public func converted(to dtype: DType) -> Dataset {
+        var copy = self
+        copy.features = features.converted(to: dtype)
+        copy.labels = labels.converted(to: dtype)
+        return copy
+    }
+}
+
+/// One mini-batch.
+public struct Batch: Sendable {
+    public var features: Tensor
+    public var labels: Tensor
+}

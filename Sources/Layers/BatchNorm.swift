@@ -1,0 +1,85 @@
+import SaddleCore
+
+/// Batch normalization over features (Ioffe and Szegedy 2015), as PyTorch's `BatchNorm1d`.
+///
+/// Shapes: input and output `[batch, features]`; `weight` (gamma), `bias` (beta),
+/// `running_mean` and `running_var` `[features]`.
+/// Training mode: y = gamma (x - mean_B) / sqrt(var_B + epsilon) + beta with the batch mean and
+/// biased variance, and new running statistics reported through the context:
+/// running = (1 - momentum) running + momentum batch (the unbiased variance for running_var).
+/// Inference mode: the running statistics replace the batch ones.
+public struct BatchNorm: Layer {
+    public private(set) var weight: Tensor
+    public private(set) var bias: Tensor
+    public private(set) var runningMean: Tensor
+    public private(set) var runningVariance: Tensor
+    /// Weight of the newest batch in the running statistics (PyTorch's convention).
+    public let momentum: Double
+    public let epsilon: Double
+
+    public var featureCount: Int { weight.shape[0] }
+
+    /// gamma = 1, beta = 0, running mean 0 and variance 1.
+    /// - Throws: `ModelError.invalidConfiguration` for a bad size, momentum or epsilon.
+    public init(featureCount: Int, momentum: Double = 0.1, epsilon: Double = 1e-5, dtype: DType = .float32) throws {
+        guard featureCount >= 1 else {
+            throw ModelError.invalidConfiguration(layer: "batchnorm", reason: "featureCount \(featureCount) must be at least 1")
+        }
+        try self.init(
+            weight: .ones([featureCount], dtype: dtype), bias: .zeros([featureCount], dtype: dtype),
+            runningMean: .zeros([featureCount], dtype: dtype), runningVariance: .ones([featureCount], dtype: dtype),
+            momentum: momentum, epsilon: epsilon)
+    }
+
+    /// - Throws: `ModelError` when the tensors are not all `[features]` or a setting is bad.
+    public init(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor, momentum: Double = 0.1, epsilon: Double = 1e-5) throws {
+        guard momentum >= 0, momentum <= 1 else {
+            throw ModelError.invalidConfiguration(layer: "batchnorm", reason: "momentum \(momentum) must be in [0, 1]")
+        }
+        guard epsilon > 0, epsilon.isFinite else {
+            throw ModelError.invalidConfiguration(layer: "batchnorm", reason: "epsilon \(epsilon) must be positive")
+        }
+        guard weight.rank == 1 else { throw ModelError.shapeMismatch(path: "weight", expected: [-1], actual: weight.shape) }
+        for (path, tensor) in [("bias", bias), ("running_mean", runningMean), ("running_var", runningVariance)]
+        where tensor.shape != weight.shape {
+            throw ModelError.shapeMismatch(path: path, expected: weight.shape, actual: tensor.shape)
+        }
+        self.weight = weight
+        self.bias = bias
+        self.runningMean = runningMean
+        self.runningVariance = runningVariance
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
+        guard input.rank == 2, input.shape[1] == featureCount else {
+            throw TensorError.shapeMismatch(
+                op: "batchnorm", shapes: [input.shape, weight.shape], reason: "input must be [batch, \(featureCount)]")
+        }
+        if context.mode == .inference {
+            let scale = try weight / sqrt(runningVariance.detached + epsilon)
+            let shift = try bias - runningMean.detached * scale
+            return try input * scale + shift
+        }
+        let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
+        let n = Double(input.shape[0])
+        let newMean = try runningMean.detached * (1 - momentum) + mean * momentum
+        let newVariance = try runningVariance.detached * (1 - momentum) + variance * (momentum * n / (n - 1))
+        context.updateBuffer("running_mean", to: newMean)
+        context.updateBuffer("running_var", to: newVariance)
+        return output
+    }
+
+    public var parameters: NamedTensors { ["weight": weight, "bias": bias] }
+    public var buffers: NamedTensors { ["running_mean": runningMean, "running_var": runningVariance] }
+
+    public func replacing(_ tensors: NamedTensors) throws -> BatchNorm {
+        var copy = self
+        copy.weight = try replacement(for: weight, at: "weight", in: tensors)
+        copy.bias = try replacement(for: bias, at: "bias", in: tensors)
+        copy.runningMean = try replacement(for: runningMean, at: "running_mean", in: tensors)
+        copy.runningVariance = try replacement(for: runningVariance, at: "running_var", in: tensors)
+        return copy
+    }
+}

@@ -1,0 +1,23 @@
+import SaddleCore
+
+/// Inverted dropout: in training mode each element is zeroed with probability `rate` and the
+/// rest scaled by 1 / (1 - rate); in inference mode the identity. Any shape. The mask comes
+/// from the forward context's generator.
+public struct Dropout: Layer {
+    public let rate: Double
+
+    /// - Throws: `ModelError.invalidConfiguration` unless 0 <= rate < 1.
+    public init(rate: Double) throws {
+        guard rate >= 0, rate < 1 else {
+            throw ModelError.invalidConfiguration(layer: "dropout", reason: "rate \(rate) must be in [0, 1)")
+        }
+        self.rate = rate
+    }
+
+    public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
+        guard context.mode == .training, rate > 0 else { return input }
+        let uniform = Tensor.randomUniform(input.shape, dtype: input.dtype, using: &context.random)
+        let keep = (uniform .>= rate).detached * (1 / (1 - rate))
+        return try input * keep
+    }
+}
