@@ -9,20 +9,22 @@ import SaddleCore
 ///     p = p - learningRate * d
 ///
 /// State: `<path>.momentum_buffer` per parameter when momentum is nonzero.
-public struct SGD: Optimizer {
+public struct SGD: GradientOptimizer {
     public var learningRate: Double
     public var momentum: Double
     public var nesterov: Bool
     public var weightDecay: Double
+    public var maxGradientNorm: Double?
     public var state = NamedTensors()
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for a negative or non-finite setting,
     ///   or Nesterov momentum without momentum.
-    public init(learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) throws {
-        for (name, value) in [("learning_rate", learningRate), ("momentum", momentum), ("weight_decay", weightDecay)]
-        where !(value.isFinite && value >= 0) {
-            throw OptimizerError.invalidHyperparameter(optimizer: "sgd", name: name, reason: "is \(value); it must be finite and at least 0")
-        }
+    public init(
+        learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0,
+        maxGradientNorm: Double? = nil
+    ) throws {
+        try checkHyperparameters("sgd", ["learning_rate": learningRate, "momentum": momentum, "weight_decay": weightDecay])
+        try checkClipping("sgd", maxGradientNorm)
         guard !nesterov || momentum > 0 else {
             throw OptimizerError.invalidHyperparameter(optimizer: "sgd", name: "nesterov", reason: "needs a positive momentum")
         }
@@ -30,21 +32,14 @@ public struct SGD: Optimizer {
         self.momentum = momentum
         self.nesterov = nesterov
         self.weightDecay = weightDecay
+        self.maxGradientNorm = maxGradientNorm
     }
 
-    public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
-        let evaluation = try objective.valueAndGradient(at: parameters)
-        try update(&parameters, gradient: evaluation.gradient)
-        return StepReport(loss: evaluation.value, state: evaluation.state, prediction: evaluation.prediction)
-    }
-
-    /// Applies one update from a precomputed gradient.
-    /// - Throws: `TensorError` when the gradient's layout differs from the parameters'.
     public mutating func update(_ parameters: inout NamedTensors, gradient: NamedTensors) throws {
         try parameters.checkSameLayout(as: gradient, op: "sgd")
         for k in 0..<parameters.count {
             let path = parameters.paths[k]
-            var direction = gradient.tensors[k]
+            var direction = gradient.tensors[k].detached
             if weightDecay != 0 { direction.addInPlace(parameters.tensors[k], scaledBy: weightDecay) }
             if momentum != 0 {
                 var isNew = false
@@ -56,5 +51,19 @@ public struct SGD: Optimizer {
             }
             parameters.modifyTensor(at: k) { $0.addInPlace(direction, scaledBy: -learningRate) }
         }
+    }
+}
+
+/// Throws unless every value is finite and non-negative.
+func checkHyperparameters(_ optimizer: String, _ values: KeyValuePairs<String, Double>) throws {
+    for (name, value) in values where !(value.isFinite && value >= 0) {
+        throw OptimizerError.invalidHyperparameter(optimizer: optimizer, name: name, reason: "is \(value); it must be finite and at least 0")
+    }
+}
+
+/// Throws unless the clipping norm is absent or positive and finite.
+func checkClipping(_ optimizer: String, _ maxNorm: Double?) throws {
+    if let maxNorm, !(maxNorm.isFinite && maxNorm > 0) {
+        throw OptimizerError.invalidHyperparameter(optimizer: optimizer, name: "max_gradient_norm", reason: "is \(maxNorm); it must be positive")
     }
 }

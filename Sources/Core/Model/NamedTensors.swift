@@ -125,7 +125,7 @@ extension NamedTensors {
 
     /// The Euclidean norm of all entries together.
     public var norm: Double {
-        tensors.reduce(0.0) { total, t in total + ((try? t.detached.squared().sum().item()) ?? 0) }.squareRoot()
+        tensors.reduce(0.0) { $0 + $1.squaredNorm }.squareRoot()
     }
 
     /// self * scale, path by path (differentiable).

@@ -30,6 +30,34 @@ public protocol Optimizer: Sendable {
 
     /// The optimizer's state, under `<parameter path>.<slot>` paths.
     var state: NamedTensors { get set }
+
+    /// The step size (schedules set it before each step; Newton-type methods scale their step).
+    var learningRate: Double { get set }
+}
+
+/// An optimizer driven by the gradient alone: a step evaluates the gradient, clips its global
+/// norm when `maxGradientNorm` is set (scaling by maxNorm / (norm + 1e-6) as PyTorch's
+/// `clip_grad_norm_` does), then calls `update`.
+public protocol GradientOptimizer: Optimizer {
+    /// The largest global gradient norm let through, or nil for no clipping.
+    var maxGradientNorm: Double? { get set }
+
+    /// Applies one update from a gradient with the parameters' layout.
+    /// - Throws: `TensorError` when the layouts differ.
+    mutating func update(_ parameters: inout NamedTensors, gradient: NamedTensors) throws
+}
+
+extension GradientOptimizer {
+    public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
+        let evaluation = try objective.valueAndGradient(at: parameters)
+        var gradient = evaluation.gradient
+        let norm = gradient.norm
+        if let maxNorm = maxGradientNorm, norm > maxNorm {
+            gradient = gradient.scaled(by: maxNorm / (norm + 1e-6))
+        }
+        try update(&parameters, gradient: gradient)
+        return StepReport(loss: evaluation.value, state: evaluation.state, gradientNorm: norm, prediction: evaluation.prediction)
+    }
 }
 
 /// Errors from optimizers.

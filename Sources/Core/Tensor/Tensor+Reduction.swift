@@ -41,6 +41,14 @@ extension Tensor {
         return out
     }
 
+    /// The sum of squares of all elements, accumulated in Float64 (not recorded).
+    public var squaredNorm: Double {
+        switch dtype {
+        case .float32: saddle_dot_f32(pointer(Float.self), pointer(Float.self), Int64(count))
+        case .float64: saddle_dot_f64(pointer(Double.self), pointer(Double.self), Int64(count))
+        }
+    }
+
     /// The sum of all elements, as a rank-0 tensor. Gradient: g broadcast to the input.
     public func sum() -> Tensor {
         let total: Double
