@@ -1,0 +1,177 @@
+import Foundation
+import SaddleCore
+
+/// Errors reading, writing or applying checkpoints.
+public enum CheckpointError: Error, Equatable, CustomStringConvertible {
+    /// The file is not a valid safetensors file.
+    case malformed(file: String, reason: String)
+    /// The file is valid safetensors but not a Saddle checkpoint this version understands.
+    case incompatible(file: String, reason: String)
+    /// Writing failed; the previous file at `file` is untouched.
+    case writeFailed(file: String, reason: String)
+    /// Tensors do not fit the model.
+    case model(file: String, ModelError)
+
+    public var description: String {
+        switch self {
+        case let .malformed(file, reason): "\(file): not a valid safetensors file: \(reason)"
+        case let .incompatible(file, reason): "\(file): \(reason)"
+        case let .writeFailed(file, reason): "could not write \(file) (any previous file there is intact): \(reason)"
+        case let .model(file, error): "\(file): \(error)"
+        }
+    }
+}
+
+/// A training checkpoint: the model's parameters and buffers under their dotted paths,
+/// optimizer state, progress counters, the random generator's state and the model's
+/// configuration, in one safetensors file (readable by Python's `safetensors` package).
+///
+/// Model tensors are stored under their own paths (`0.weight`) so PyTorch tooling sees a plain
+/// state dict; optimizer state goes under `optimizer/<path>.<slot>`; the rest is metadata.
+public struct Checkpoint: Sendable {
+    /// The format written by this version.
+    public static let formatVersion = 1
+    static let optimizerPrefix = "optimizer/"
+
+    /// Parameters and buffers.
+    public var tensors: NamedTensors
+    /// Optimizer state under `<parameter path>.<slot>`.
+    public var optimizerState: NamedTensors
+    /// Completed epochs and optimizer steps.
+    public var epoch: Int
+    public var step: Int
+    /// The trainer's generator state after `epoch`.
+    public var randomState: [UInt64]?
+    /// The model (or run) configuration as JSON, when known.
+    public var configuration: String?
+    /// Free-form string metadata (optimizer name, metrics, history).
+    public var metadata: [String: String]
+
+    public init(
+        tensors: NamedTensors, optimizerState: NamedTensors = NamedTensors(), epoch: Int = 0, step: Int = 0,
+        randomState: [UInt64]? = nil, configuration: String? = nil, metadata: [String: String] = [:]
+    ) {
+        self.tensors = tensors
+        self.optimizerState = optimizerState
+        self.epoch = epoch
+        self.step = step
+        self.randomState = randomState
+        self.configuration = configuration
+        self.metadata = metadata
+    }
+
+    /// The file's bytes.
+    public func encoded() throws -> Data {
+        var all = tensors
+        for (path, tensor) in optimizerState { all[Checkpoint.optimizerPrefix + path] = tensor }
+        var meta: [(String, String)] = [
+            ("format", "saddle.checkpoint"), ("format_version", String(Checkpoint.formatVersion)),
+            ("epoch", String(epoch)), ("step", String(step)),
+        ]
+        if let randomState { meta.append(("random_state", randomState.map(String.init).joined(separator: ","))) }
+        if let configuration { meta.append(("configuration", configuration)) }
+        for key in metadata.keys.sorted() { meta.append((key, metadata[key] ?? "")) }
+        return try Safetensors.encode(all, metadata: meta)
+    }
+
+    /// Writes the checkpoint atomically: a temporary file in the same directory is written and
+    /// flushed to disk, then renamed over `url`, so a crash at any point leaves either the old
+    /// file or the new one. `beforeRename` runs between the two (tests inject faults there).
+    /// - Throws: `CheckpointError.writeFailed`; the previous file is then untouched.
+    public func write(to url: URL, beforeRename: (() throws -> Void)? = nil) throws {
+        try AtomicFile.write(try encoded(), to: url, beforeRename: beforeRename)
+    }
+
+    /// Reads a checkpoint (or a plain safetensors state dict, such as one exported from
+    /// PyTorch, which then has no optimizer state or progress).
+    /// - Throws: `CheckpointError` naming the file and the problem.
+    public static func read(from url: URL) throws -> Checkpoint {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw CheckpointError.malformed(file: url.path, reason: "cannot read: \((error as NSError).localizedDescription)")
+        }
+        return try decode(data, file: url.path)
+    }
+
+    /// Decodes checkpoint bytes; `file` names them in errors.
+    /// - Throws: `CheckpointError` naming the file and the problem.
+    public static func decode(_ data: Data, file: String) throws -> Checkpoint {
+        let (entries, metadata) = try Safetensors.decode(data, file: file)
+        if let version = metadata["format_version"], metadata["format"] == "saddle.checkpoint" {
+            guard let number = Int(version), number <= formatVersion else {
+                throw CheckpointError.incompatible(
+                    file: file, reason: "checkpoint format version \(version) is newer than this Saddle (\(formatVersion))")
+            }
+        }
+        // Tensors in file order is alphabetical in other writers; keep the file's own order.
+        var tensors = NamedTensors()
+        var optimizer = NamedTensors()
+        for entry in entries.sorted(by: { $0.name < $1.name }) {
+            if entry.name.hasPrefix(optimizerPrefix) {
+                optimizer[String(entry.name.dropFirst(optimizerPrefix.count))] = entry.tensor
+            } else {
+                tensors[entry.name] = entry.tensor
+            }
+        }
+        func integer(_ key: String) throws -> Int {
+            guard let text = metadata[key] else { return 0 }
+            guard let value = Int(text), value >= 0 else {
+                throw CheckpointError.malformed(file: file, reason: "metadata \(key) is \"\(text)\", not a count")
+            }
+            return value
+        }
+        var random: [UInt64]?
+        if let text = metadata["random_state"] {
+            let words = text.split(separator: ",").compactMap { UInt64($0) }
+            guard words.count == 4 else { throw CheckpointError.malformed(file: file, reason: "metadata random_state is \"\(text)\"") }
+            random = words
+        }
+        let reserved: Set = ["format", "format_version", "epoch", "step", "random_state", "configuration"]
+        return Checkpoint(
+            tensors: tensors, optimizerState: optimizer, epoch: try integer("epoch"), step: try integer("step"),
+            randomState: random, configuration: metadata["configuration"],
+            metadata: metadata.filter { !reserved.contains($0.key) })
+    }
+}
+
+/// Atomic file replacement: temporary file, fsync, rename, fsync of the directory.
+enum AtomicFile {
+    static func write(_ data: Data, to url: URL, beforeRename: (() throws -> Void)? = nil) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        func fail(_ reason: String) -> CheckpointError { .writeFailed(file: url.path, reason: reason) }
+        let descriptor = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw fail("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+        var succeeded = false
+        defer { if !succeeded { unlink(temporary.path) } }
+        let written = data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue } else { return false } }
+                offset += n
+            }
+            return true
+        }
+        let error = String(cString: strerror(errno))
+        guard written, fsync(descriptor) == 0 else {
+            close(descriptor)
+            throw fail("writing \(temporary.path): \(error)")
+        }
+        close(descriptor)
+        do {
+            try beforeRename?()
+        } catch {
+            throw fail("interrupted before the rename: \(error)")
+        }
+        guard rename(temporary.path, url.path) == 0 else { throw fail("rename: \(String(cString: strerror(errno)))") }
+        succeeded = true
+        let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+}

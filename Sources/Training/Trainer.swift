@@ -1,0 +1,342 @@
+import Foundation
+import SaddleCore
+import SaddleData
+import SaddleOptimizers
+
+/// Settings of a training run.
+public struct TrainingOptions: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    /// Reshuffle the training set every epoch (from the trainer's seeded generator).
+    public var shuffle = true
+    /// Seeds the trainer's generator: shuffling and dropout masks.
+    public var seed: UInt64 = 0
+    /// Sets the optimizer's learning rate before each step from its base rate.
+    public var schedule: (any LearningRateSchedule)?
+    /// Where `last.safetensors` (every epoch) and `best.safetensors` (best held-out accuracy)
+    /// go; nil writes no checkpoints.
+    public var checkpointDirectory: URL?
+    /// A JSON-lines file receiving one object of metrics per epoch.
+    public var metricsFile: URL?
+    public var progress: ProgressStyle = .automatic
+    /// Batch size for evaluation passes.
+    public var evaluationBatchSize = 1000
+    /// The run's configuration (JSON), stored in checkpoints.
+    public var configuration: String?
+
+    /// - Throws: `TrainingError.invalidOptions` for epochs or batch sizes below 1.
+    public init(epochs: Int, batchSize: Int, seed: UInt64 = 0) throws {
+        guard epochs >= 1 else { throw TrainingError.invalidOptions("epochs is \(epochs); it must be at least 1") }
+        guard batchSize >= 1 else { throw TrainingError.invalidOptions("batch_size is \(batchSize); it must be at least 1") }
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+}
+
+/// What one epoch measured.
+public struct EpochMetrics: Sendable, Equatable {
+    /// 1-based epoch number.
+    public var epoch: Int
+    public var steps: Int
+    /// Mean training loss over the epoch's batches (weighted by batch size), in training mode.
+    public var trainingLoss: Double
+    public var trainingAccuracy: Double?
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Double
+    public var seconds: Double
+
+    /// One JSON object (stable key order), as written to the metrics file.
+    public var json: String {
+        var fields = ["\"epoch\":\(epoch)", "\"steps\":\(steps)", "\"train_loss\":\(number(trainingLoss))"]
+        if let trainingAccuracy { fields.append("\"train_accuracy\":\(number(trainingAccuracy))") }
+        if let validationLoss { fields.append("\"validation_loss\":\(number(validationLoss))") }
+        if let validationAccuracy { fields.append("\"validation_accuracy\":\(number(validationAccuracy))") }
+        fields.append("\"learning_rate\":\(number(learningRate))")
+        fields.append("\"seconds\":\(number(seconds))")
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// Parses one metrics-file line (as `json` writes it; numbers are read with Swift's exact
+    /// decimal parser so that a round trip through a checkpoint is bit-exact).
+    init?(json: String) {
+        var fields: [String: Double] = [:]
+        for pair in json.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",") {
+            let parts = pair.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            let key = parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            if let value = Double(parts[1].trimmingCharacters(in: .whitespaces)) { fields[key] = value }
+        }
+        guard let epoch = fields["epoch"], let steps = fields["steps"], let loss = fields["train_loss"],
+            let rate = fields["learning_rate"], let seconds = fields["seconds"]
+        else { return nil }
+        self.init(
+            epoch: Int(epoch), steps: Int(steps), trainingLoss: loss, trainingAccuracy: fields["train_accuracy"],
+            validationLoss: fields["validation_loss"], validationAccuracy: fields["validation_accuracy"],
+            learningRate: rate, seconds: seconds)
+    }
+
+    public init(
+        epoch: Int, steps: Int, trainingLoss: Double, trainingAccuracy: Double?, validationLoss: Double?,
+        validationAccuracy: Double?, learningRate: Double, seconds: Double
+    ) {
+        (self.epoch, self.steps, self.trainingLoss, self.trainingAccuracy) = (epoch, steps, trainingLoss, trainingAccuracy)
+        (self.validationLoss, self.validationAccuracy, self.learningRate, self.seconds) = (validationLoss, validationAccuracy, learningRate, seconds)
+    }
+}
+
+private func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+
+/// Errors that stop training.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    case invalidOptions(String)
+    /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
+    case nonFiniteLoss(epoch: Int, step: Int, loss: Double, lastCheckpoint: String?)
+    /// A checkpoint does not fit this trainer.
+    case incompatibleCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOptions(let reason): return "invalid training options: \(reason)"
+        case let .nonFiniteLoss(epoch, step, loss, last):
+            let kept = last.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"
+            return "the training loss became \(loss) at epoch \(epoch), step \(step); training stopped and \(kept). Lower the learning rate or clip gradients."
+        case .incompatibleCheckpoint(let reason): return "cannot resume: \(reason)"
+        }
+    }
+}
+
+/// Hooks run at epoch boundaries (transforms and analyses hang here).
+public protocol TrainingCallback {
+    /// Called after each epoch's metrics, checkpoints and metrics line are written.
+    func epochEnded(_ metrics: EpochMetrics, trainer: inout Trainer) throws
+}
+
+/// Trains a model on mini-batches: epochs of optimizer steps, held-out evaluation, metrics,
+/// checkpoints. A fixed seed reproduces a run bit for bit (same BLAS kernel and threads), and
+/// resuming from a checkpoint continues exactly as an uninterrupted run would.
+public struct Trainer {
+    /// The model's structure; its parameter values may be stale (see `currentModel()`).
+    private var architecture: any Layer
+    /// Trainable tensors, updated in place by the optimizer.
+    public private(set) var parameters: NamedTensors
+    /// Buffers (running statistics), committed after every step.
+    public private(set) var buffers: NamedTensors
+    public var loss: any Loss
+    public var optimizer: any Optimizer
+    public var options: TrainingOptions
+    /// The optimizer's learning rate before any schedule.
+    public let baseLearningRate: Double
+    /// Completed epochs and steps.
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    public private(set) var random: RandomGenerator
+    public private(set) var history: [EpochMetrics] = []
+    public private(set) var bestValidationAccuracy: Double?
+    /// The last checkpoint written, if any.
+    public private(set) var lastCheckpoint: URL?
+
+    public init(model: any Layer, loss: any Loss, optimizer: any Optimizer, options: TrainingOptions) {
+        architecture = model
+        parameters = model.parameters
+        buffers = model.buffers
+        self.loss = loss
+        self.optimizer = optimizer
+        self.options = options
+        baseLearningRate = optimizer.learningRate
+        random = RandomGenerator(seed: options.seed)
+    }
+
+    /// The model with the current parameters and buffers.
+    public func currentModel() throws -> any Layer {
+        try architecture.replacing(parameters.merging(buffers))
+    }
+
+    /// Replaces the model (after a transform), keeping optimizer state for surviving paths
+    /// given by `pathMap` (old to new) and dropping the rest.
+    public mutating func replaceModel(_ model: any Layer, pathMap: [(old: String, new: String)]) {
+        architecture = model
+        parameters = model.parameters
+        buffers = model.buffers
+        var remapped = NamedTensors()
+        for (old, new) in pathMap {
+            for (path, tensor) in optimizer.state where path.hasPrefix(old + ".") {
+                let slot = path.dropFirst(old.count)
+                if let parameter = parameters[new], tensor.rank == 0 || tensor.shape == parameter.shape {
+                    remapped[new + slot] = tensor
+                }
+            }
+        }
+        optimizer.state = remapped
+    }
+
+    /// Trains until `options.epochs` epochs are complete, evaluating on `validation` after
+    /// each epoch. Returns the whole history.
+    /// - Throws: `TrainingError.nonFiniteLoss` when the loss becomes NaN or infinite, and any
+    ///   error from the model, the data, a checkpoint write or a callback.
+    @discardableResult
+    public mutating func fit(training: Dataset, validation: Dataset? = nil, callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
+        let reporter = ProgressReporter(style: options.progress)
+        while epoch < options.epochs {
+            let metrics = try trainEpoch(training, validation: validation, reporter: reporter)
+            history.append(metrics)
+            reporter.epochEnded(metrics, of: options.epochs)
+            if let file = options.metricsFile { try appendLine(metrics.json, to: file) }
+            try writeCheckpoints(after: metrics)
+            for callback in callbacks { try callback.epochEnded(metrics, trainer: &self) }
+        }
+        return history
+    }
+
+    private mutating func trainEpoch(_ training: Dataset, validation: Dataset?, reporter: ProgressReporter) throws -> EpochMetrics {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let batches = try training.batches(size: options.batchSize, shuffle: options.shuffle, using: &random)
+        var lossSum = 0.0
+        var correct = 0
+        var seen = 0
+        var classified = true
+        var learningRate = optimizer.learningRate
+        var model = try architecture.replacing(buffers)
+        for (index, batch) in batches.enumerated() {
+            learningRate = options.schedule?.learningRate(base: baseLearningRate, epoch: epoch, step: step) ?? optimizer.learningRate
+            optimizer.learningRate = learningRate
+            let objective = SupervisedObjective(
+                model: model, loss: loss, input: batch.features, target: batch.labels, mode: .training, random: random.split())
+            let report = try optimizer.step(&parameters, objective: objective)
+            step += 1
+            guard report.loss.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step, loss: report.loss, lastCheckpoint: lastCheckpoint?.path)
+            }
+            if !report.state.isEmpty {
+                buffers = buffers.merging(report.state)
+                model = try model.replacing(report.state)
+            }
+            let n = batch.features.shape[0]
+            lossSum += report.loss * Double(n)
+            seen += n
+            if classified, let prediction = report.prediction, let hits = try Trainer.correctCount(prediction, batch.labels) {
+                correct += hits
+            } else {
+                classified = false
+            }
+            reporter.stepEnded(epoch: epoch + 1, of: options.epochs, batch: index + 1, of: batches.count, loss: lossSum / Double(seen))
+        }
+        architecture = model
+        epoch += 1
+        var metrics = EpochMetrics(
+            epoch: epoch, steps: batches.count, trainingLoss: lossSum / Double(Swift.max(seen, 1)),
+            trainingAccuracy: classified && seen > 0 ? Double(correct) / Double(seen) : nil,
+            validationLoss: nil, validationAccuracy: nil, learningRate: learningRate, seconds: 0)
+        if let validation {
+            let result = try evaluate(validation)
+            metrics.validationLoss = result.loss
+            metrics.validationAccuracy = result.accuracy
+        }
+        metrics.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return metrics
+    }
+
+    /// The number of rows whose argmax equals the label, or nil when this is not
+    /// classification output.
+    static func correctCount(_ prediction: Tensor, _ labels: Tensor) throws -> Int? {
+        guard prediction.rank == 2, labels.rank == 1, prediction.shape[0] == labels.shape[0] else { return nil }
+        let predicted = try prediction.detached.argmax(alongAxis: 1).doubles
+        return zip(predicted, labels.doubles).filter { $0 == $1 }.count
+    }
+
+    /// Mean loss and accuracy (for classification) over `dataset` in inference mode.
+    /// - Throws: whatever the model or loss throws.
+    public func evaluate(_ dataset: Dataset) throws -> (loss: Double, accuracy: Double?) {
+        let model = try currentModel()
+        var generator = RandomGenerator(seed: 0)
+        var lossSum = 0.0
+        var correct = 0
+        var classified = true
+        return try GradientRecording.withoutRecording {
+            for batch in try dataset.batches(size: options.evaluationBatchSize, shuffle: false, using: &generator) {
+                let output = try model(batch.features)
+                lossSum += try loss(output, batch.labels).item() * Double(batch.features.shape[0])
+                if classified, let hits = try Trainer.correctCount(output, batch.labels) { correct += hits } else { classified = false }
+            }
+            let n = Double(Swift.max(dataset.count, 1))
+            return (lossSum / n, classified ? Double(correct) / n : nil)
+        }
+    }
+
+    /// Class probabilities `[count, classes]` (softmax of the model's outputs) in inference mode.
+    /// - Throws: whatever the model throws.
+    public func predict(_ features: Tensor) throws -> Tensor {
+        let model = try currentModel()
+        return try GradientRecording.withoutRecording { try softmax(model(features)) }
+    }
+
+    // MARK: Checkpoints
+
+    /// The trainer's state as a checkpoint.
+    public func checkpoint() throws -> Checkpoint {
+        var metadata = [
+            "optimizer": String(describing: type(of: optimizer)),
+            "learning_rate": "\(optimizer.learningRate)",
+            "history": history.map(\.json).joined(separator: "\n"),
+        ]
+        if let best = bestValidationAccuracy { metadata["best_validation_accuracy"] = "\(best)" }
+        return Checkpoint(
+            tensors: parameters.merging(buffers), optimizerState: optimizer.state, epoch: epoch, step: step,
+            randomState: random.state, configuration: options.configuration, metadata: metadata)
+    }
+
+    /// Restores parameters, buffers, optimizer state, progress and the generator from
+    /// `checkpoint`, so that `fit` continues exactly where the checkpointed run was.
+    /// - Throws: `CheckpointError.model` when tensors do not fit; `TrainingError` otherwise.
+    public mutating func resume(from checkpoint: Checkpoint, file: String = "checkpoint") throws {
+        let model: any Layer
+        do {
+            model = try architecture.loading(checkpoint.tensors)
+        } catch let error as ModelError {
+            throw CheckpointError.model(file: file, error)
+        }
+        architecture = model
+        parameters = model.parameters
+        buffers = model.buffers
+        for (path, _) in checkpoint.optimizerState {
+            guard parameters.paths.contains(where: { path.hasPrefix($0 + ".") }) else {
+                throw TrainingError.incompatibleCheckpoint("optimizer state \(path) in \(file) belongs to no parameter")
+            }
+        }
+        optimizer.state = checkpoint.optimizerState
+        epoch = checkpoint.epoch
+        step = checkpoint.step
+        if let state = checkpoint.randomState { random = try RandomGenerator(state: state) }
+        history = (checkpoint.metadata["history"] ?? "").split(separator: "\n").compactMap { EpochMetrics(json: String($0)) }
+        bestValidationAccuracy = checkpoint.metadata["best_validation_accuracy"].flatMap(Double.init)
+    }
+
+    private mutating func writeCheckpoints(after metrics: EpochMetrics) throws {
+        let improved = metrics.validationAccuracy.map { accuracy in bestValidationAccuracy.map { accuracy > $0 } ?? true } ?? false
+        if improved { bestValidationAccuracy = metrics.validationAccuracy }
+        guard let directory = options.checkpointDirectory else { return }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.writeFailed(file: directory.path, reason: (error as NSError).localizedDescription)
+        }
+        let state = try checkpoint()
+        let last = directory.appendingPathComponent("last.safetensors")
+        try state.write(to: last)
+        lastCheckpoint = last
+        if improved { try state.write(to: directory.appendingPathComponent("best.safetensors")) }
+    }
+}
+
+/// Appends one line to a text file (created if absent).
+/// - Throws: `CheckpointError.writeFailed` naming the file.
+func appendLine(_ line: String, to url: URL) throws {
+    let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw CheckpointError.writeFailed(file: url.path, reason: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    let bytes = Array((line + "\n").utf8)
+    let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+    guard written == bytes.count else { throw CheckpointError.writeFailed(file: url.path, reason: String(cString: strerror(errno))) }
+}
