@@ -26,6 +26,7 @@ let package = Package(
         .executableTarget(name: "SaddleBench", dependencies: ["Saddle"], path: "Sources/Bench"),
 
         .target(name: "SaddleTestSupport", dependencies: ["Saddle"], path: "Tests/Support"),
+        .executableTarget(name: "saddle-test-helper", dependencies: ["Saddle"], path: "Tests/Helper"),
         .testTarget(
             name: "SaddleCoreTests", dependencies: ["SaddleCore", "SaddleTestSupport"],
             path: "Tests/CoreTests"),

@@ -39,48 +39,6 @@ enum BenchError: Error, CustomStringConvertible {
     }
 }
 
-/// Median and best seconds per call over `repeats` blocks of `steps` calls, after `warmup` calls.
-func time(steps: Int, repeats: Int, warmup: Int = 3, _ body: () throws -> Void) rethrows -> (median: Double, best: Double) {
-    for _ in 0..<warmup { try body() }
-    var samples: [Double] = []
-    for _ in 0..<repeats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<steps { try body() }
-        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
-    }
-    samples.sort()
-    return (samples[samples.count / 2], samples[0])
-}
-
-func mlp(_ sizes: [Int], using generator: inout RandomGenerator) throws -> Sequential {
-    var layers: [any Layer] = []
-    for i in 0..<(sizes.count - 1) {
-        layers.append(try Dense(inputSize: sizes[i], units: sizes[i + 1], using: &generator))
-        if i < sizes.count - 2 { layers.append(ReLU()) }
-    }
-    return Sequential(layers)
-}
-
-func classificationBatch(_ batch: Int, features: Int, classes: Int, using generator: inout RandomGenerator) -> (Tensor, Tensor) {
-    let x = Tensor.randomNormal([batch, features], using: &generator)
-    let labels = (0..<batch).map { _ in Float(generator.next() % UInt64(classes)) }
-    return (x, Tensor(labels))
-}
-
-func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
-    var generator = RandomGenerator(seed: 0)
-    let model = try mlp(sizes, using: &generator)
-    let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
-    var parameters = model.parameters
-    var optimizer = try SGD(learningRate: 0.01, momentum: 0.9)
-    let loss = SoftmaxCrossEntropy()
-    let result = try time(steps: steps, repeats: repeats) {
-        let objective = SupervisedObjective(model: model, loss: loss, input: x, target: y)
-        _ = try optimizer.step(&parameters, objective: objective)
-    }
-    return result.median * 1e3
-}
-
 func main() throws {
     let options = try Options(arguments: CommandLine.arguments)
     let environment = ProcessInfo.processInfo.environment
@@ -107,6 +65,15 @@ func main() throws {
     }
     if wanted("mlp_784_1024_1024_10_b256_step_ms") {
         results.append(("mlp_784_1024_1024_10_b256_step_ms", try trainStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)))
+    }
+    if wanted("mlp_64_256_256_10_b128_bn_step_ms") {
+        results.append(("mlp_64_256_256_10_b128_bn_step_ms", try batchNormStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)))
+    }
+    if wanted("mlp_784_1024_1024_10_b256_bn_step_ms") {
+        results.append(("mlp_784_1024_1024_10_b256_bn_step_ms", try batchNormStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)))
+    }
+    if wanted("lstm_i8_h128_t8_b128_step_ms") {
+        results.append(("lstm_i8_h128_t8_b128_step_ms", try lstmStepMilliseconds(steps: 50, repeats: repeats)))
     }
     if wanted("hvp_mlp_64_256_256_10_b128_ms") || wanted("grad_mlp_64_256_256_10_b128_ms") {
         var generator = RandomGenerator(seed: 2)

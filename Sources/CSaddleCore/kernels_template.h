@@ -322,23 +322,22 @@ SADDLE_CLONES void S(saddle_batchnorm_backward)(const T *g, const T *x_hat, int6
 SADDLE_CLONES void S(saddle_lstm_cell_forward)(T *gates, const T *c_prev, int64_t b, int64_t h,
                                                T *c_out, T *tanh_c, T *h_out) {
     for (int64_t r = 0; r < b; r++) {
-        T *gi = gates + r * 4 * h;
-        T *gf = gi + h;
-        T *gg = gf + h;
-        T *go = gg + h;
-        for (int64_t k = 0; k < h; k++) {
-            gi[k] = SIGMOID(gi[k]);
-            gf[k] = SIGMOID(gf[k]);
-            gg[k] = TANH(gg[k]);
-            go[k] = SIGMOID(go[k]);
-        }
-        const T *cp = c_prev ? c_prev + r * h : 0;
-        T *c = c_out + r * h;
-        T *tc = tanh_c + r * h;
-        T *ho = h_out + r * h;
-        for (int64_t k = 0; k < h; k++) {
-            T cell = gi[k] * gg[k] + (cp ? gf[k] * cp[k] : (T)0);
-            c[k] = cell;
+        T *restrict gi = gates + r * 4 * h;
+        T *restrict gf = gi + h;
+        T *restrict gg = gf + h;
+        T *restrict go = gg + h;
+        T *restrict c = c_out + r * h;
+        T *restrict tc = tanh_c + r * h;
+        T *restrict ho = h_out + r * h;
+        for (int64_t k = 0; k < h; k++) gi[k] = SIGMOID(gi[k]);
+        for (int64_t k = 0; k < h; k++) gf[k] = SIGMOID(gf[k]);
+        for (int64_t k = 0; k < h; k++) gg[k] = TANH(gg[k]);
+        for (int64_t k = 0; k < h; k++) go[k] = SIGMOID(go[k]);
+        if (c_prev) {
+            const T *restrict cp = c_prev + r * h;
+            for (int64_t k = 0; k < h; k++) c[k] = gf[k] * cp[k] + gi[k] * gg[k];
+        } else {
+            for (int64_t k = 0; k < h; k++) c[k] = gi[k] * gg[k];
         }
         for (int64_t k = 0; k < h; k++) tc[k] = TANH(c[k]);
         for (int64_t k = 0; k < h; k++) ho[k] = go[k] * tc[k];

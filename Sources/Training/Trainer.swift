@@ -46,7 +46,10 @@ public struct EpochMetrics: Sendable, Equatable {
     public var validationAccuracy: Double?
     /// The learning rate of the epoch's last step.
     public var learningRate: Double
+    /// Wall time of the epoch, evaluation included.
     public var seconds: Double
+    /// Wall time of the optimizer steps alone (no evaluation).
+    public var trainingSeconds: Double = 0
 
     /// One JSON object (stable key order), as written to the metrics file.
     public var json: String {
@@ -56,6 +59,7 @@ public struct EpochMetrics: Sendable, Equatable {
         if let validationAccuracy { fields.append("\"validation_accuracy\":\(number(validationAccuracy))") }
         fields.append("\"learning_rate\":\(number(learningRate))")
         fields.append("\"seconds\":\(number(seconds))")
+        fields.append("\"training_seconds\":\(number(trainingSeconds))")
         return "{" + fields.joined(separator: ",") + "}"
     }
 
@@ -76,6 +80,7 @@ public struct EpochMetrics: Sendable, Equatable {
             epoch: Int(epoch), steps: Int(steps), trainingLoss: loss, trainingAccuracy: fields["train_accuracy"],
             validationLoss: fields["validation_loss"], validationAccuracy: fields["validation_accuracy"],
             learningRate: rate, seconds: seconds)
+        trainingSeconds = fields["training_seconds"] ?? 0
     }
 
     public init(
@@ -137,6 +142,7 @@ public struct Trainer {
     public private(set) var bestValidationAccuracy: Double?
     /// The last checkpoint written, if any.
     public private(set) var lastCheckpoint: URL?
+    private var stopRequested = false
 
     public init(model: any Layer, loss: any Loss, optimizer: any Optimizer, options: TrainingOptions) {
         architecture = model
@@ -179,7 +185,8 @@ public struct Trainer {
     @discardableResult
     public mutating func fit(training: Dataset, validation: Dataset? = nil, callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
         let reporter = ProgressReporter(style: options.progress)
-        while epoch < options.epochs {
+        stopRequested = false
+        while epoch < options.epochs && !stopRequested {
             let metrics = try trainEpoch(training, validation: validation, reporter: reporter)
             history.append(metrics)
             reporter.epochEnded(metrics, of: options.epochs)
@@ -188,6 +195,11 @@ public struct Trainer {
             for callback in callbacks { try callback.epochEnded(metrics, trainer: &self) }
         }
         return history
+    }
+
+    /// Ends `fit` after the current epoch (callbacks call this, for example at a target accuracy).
+    public mutating func requestStop() {
+        stopRequested = true
     }
 
     private mutating func trainEpoch(_ training: Dataset, validation: Dataset?, reporter: ProgressReporter) throws -> EpochMetrics {
@@ -225,6 +237,7 @@ public struct Trainer {
         }
         architecture = model
         epoch += 1
+        let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var metrics = EpochMetrics(
             epoch: epoch, steps: batches.count, trainingLoss: lossSum / Double(Swift.max(seen, 1)),
             trainingAccuracy: classified && seen > 0 ? Double(correct) / Double(seen) : nil,
@@ -235,6 +248,7 @@ public struct Trainer {
             metrics.validationAccuracy = result.accuracy
         }
         metrics.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        metrics.trainingSeconds = trainingSeconds
         return metrics
     }
 

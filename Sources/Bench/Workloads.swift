@@ -1,0 +1,89 @@
+import Foundation
+import Saddle
+
+/// Median and best seconds per call over `repeats` blocks of `steps` calls, after `warmup` calls.
+func time(steps: Int, repeats: Int, warmup: Int = 3, _ body: () throws -> Void) rethrows -> (median: Double, best: Double) {
+    for _ in 0..<warmup { try body() }
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try body() }
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+    }
+    samples.sort()
+    return (samples[samples.count / 2], samples[0])
+}
+
+func mlp(_ sizes: [Int], using generator: inout RandomGenerator) throws -> Sequential {
+    var layers: [any Layer] = []
+    for i in 0..<(sizes.count - 1) {
+        layers.append(try Dense(inputSize: sizes[i], units: sizes[i + 1], using: &generator))
+        if i < sizes.count - 2 { layers.append(ReLU()) }
+    }
+    return Sequential(layers)
+}
+
+func classificationBatch(_ batch: Int, features: Int, classes: Int, using generator: inout RandomGenerator) -> (Tensor, Tensor) {
+    let x = Tensor.randomNormal([batch, features], using: &generator)
+    let labels = (0..<batch).map { _ in Float(generator.next() % UInt64(classes)) }
+    return (x, Tensor(labels))
+}
+
+func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
+    var generator = RandomGenerator(seed: 0)
+    let model = try mlp(sizes, using: &generator)
+    let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
+    var parameters = model.parameters
+    var optimizer = try SGD(learningRate: 0.01, momentum: 0.9)
+    let loss = SoftmaxCrossEntropy()
+    let result = try time(steps: steps, repeats: repeats) {
+        let objective = SupervisedObjective(model: model, loss: loss, input: x, target: y)
+        _ = try optimizer.step(&parameters, objective: objective)
+    }
+    return result.median * 1e3
+}
+
+func batchNormMLP(_ sizes: [Int], using generator: inout RandomGenerator) throws -> Sequential {
+    var layers: [any Layer] = []
+    for i in 0..<(sizes.count - 1) {
+        layers.append(try Dense(inputSize: sizes[i], units: sizes[i + 1], using: &generator))
+        if i < sizes.count - 2 {
+            layers.append(try BatchNorm(featureCount: sizes[i + 1]))
+            layers.append(ReLU())
+        }
+    }
+    return Sequential(layers)
+}
+
+/// Milliseconds per training step (forward, backward, SGD momentum update) of `model`.
+func stepMilliseconds(_ model: any Layer, input: Tensor, labels: Tensor, steps: Int, repeats: Int) throws -> Double {
+    var parameters = model.parameters
+    var current = model
+    var optimizer = try SGD(learningRate: 0.01, momentum: 0.9)
+    let loss = SoftmaxCrossEntropy()
+    let result = try time(steps: steps, repeats: repeats) {
+        let objective = SupervisedObjective(model: current, loss: loss, input: input, target: labels)
+        let report = try optimizer.step(&parameters, objective: objective)
+        if !report.state.isEmpty { current = try current.replacing(report.state) }
+    }
+    return result.median * 1e3
+}
+
+func batchNormStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
+    var generator = RandomGenerator(seed: 0)
+    let model = try batchNormMLP(sizes, using: &generator)
+    let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
+    return try stepMilliseconds(model, input: x, labels: y, steps: steps, repeats: repeats)
+}
+
+/// LSTM input 8, hidden 128, 8 steps, batch 128, a Dense head on the last hidden state.
+func lstmStepMilliseconds(steps: Int, repeats: Int) throws -> Double {
+    var generator = RandomGenerator(seed: 0)
+    let model = try Sequential {
+        try LSTM(inputSize: 8, hiddenSize: 128, using: &generator)
+        try Dense(inputSize: 128, units: 10, using: &generator)
+    }
+    let x = Tensor.randomNormal([128, 8, 8], using: &generator)
+    let labels = Tensor((0..<128).map { _ in Float(generator.next() % 10) })
+    return try stepMilliseconds(model, input: x, labels: labels, steps: steps, repeats: repeats)
+}
