@@ -5,6 +5,8 @@ import Foundation
 import Saddle
 
 struct Options {
+    /// `fashion`: the Fashion-MNIST time-to-accuracy run instead of the step benchmarks.
+    var fashion: FashionRun?
     /// BLAS threads; nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
     var threads: Int?
     var quick = false
@@ -18,6 +20,17 @@ struct Options {
                 guard let value = rest.popFirst().flatMap(Int.init), value >= 1 else { throw BenchError.usage("--threads needs a positive integer") }
                 threads = value
             case "--quick": quick = true
+            case "fashion": fashion = FashionRun()
+            case "--model":
+                guard let value = rest.popFirst(), fashion != nil else { throw BenchError.usage("--model follows fashion") }
+                fashion?.model = value
+            case "--max-epochs":
+                guard let value = rest.popFirst().flatMap(Int.init), value >= 1, fashion != nil else { throw BenchError.usage("--max-epochs needs a positive integer after fashion") }
+                fashion?.maxEpochs = value
+            case "--seed":
+                guard let value = rest.popFirst().flatMap(UInt64.init), fashion != nil else { throw BenchError.usage("--seed needs a non-negative integer after fashion") }
+                fashion?.seed = value
+            case "--no-stop": fashion?.stopAtTarget = false
             case "--only":
                 guard let value = rest.popFirst() else { throw BenchError.usage("--only needs a comma-separated list of keys") }
                 only = Set(value.split(separator: ",").map(String.init))
@@ -34,7 +47,7 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .usage(let message):
-            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2]"
+            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
         }
     }
 }
@@ -45,6 +58,10 @@ func main() throws {
     let threads = options.threads
         ?? (environment["SADDLE_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap(Int.init) ?? 2
     try BLAS.setThreadCount(threads)
+    if let fashion = options.fashion {
+        print(try fashion.run())
+        return
+    }
     let repeats = options.quick ? 3 : 7
     func wanted(_ key: String) -> Bool { options.only?.contains(key) ?? true }
     var results: [(String, Any)] = []

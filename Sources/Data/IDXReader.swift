@@ -34,7 +34,18 @@ public enum IDXReader {
         guard bytes.count - headerSize >= count else {
             throw DataError.truncated(file: name, offset: bytes.count, needed: headerSize + count - bytes.count)
         }
-        return try Tensor(shape: shape, scalars: bytes[headerSize..<(headerSize + count)].lazy.map { Float($0) }, dtype: dtype)
+        var tensor = Tensor.zeros(shape, dtype: dtype)
+        switch dtype {
+        case .float32:
+            try tensor.withUnsafeMutableBufferPointer(as: Float.self) { out in
+                for i in 0..<count { out[i] = Float(bytes[headerSize + i]) }
+            }
+        case .float64:
+            try tensor.withUnsafeMutableBufferPointer(as: Double.self) { out in
+                for i in 0..<count { out[i] = Double(bytes[headerSize + i]) }
+            }
+        }
+        return tensor
     }
 
     /// Reads an image file and a label file into a classification data set with `classCount`
