@@ -14,13 +14,13 @@ deps:
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
-	@python3 -c "import safetensors, numpy" 2>/dev/null || python3 -m pip install --quiet safetensors numpy
+	@python3 -c "import safetensors, numpy, jsonschema" 2>/dev/null || python3 -m pip install --quiet safetensors numpy jsonschema
 
 build: deps
 	$(SWIFT) build -c release
 
 run: build
-	.build/release/saddle-bench
+	.build/release/saddle train
 
 bench: build
 	.build/release/saddle-bench

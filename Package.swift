@@ -6,7 +6,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Saddle", targets: ["Saddle"]),
+        .executable(name: "saddle", targets: ["SaddleCLI"]),
         .executable(name: "saddle-bench", targets: ["SaddleBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // C helpers: the run-time BLAS/LAPACK function table and vectorized element-wise kernels.
@@ -20,9 +24,17 @@ let package = Package(
             name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData"],
             path: "Sources/Training"),
         .target(
-            name: "Saddle",
+            name: "SaddleRegistry",
             dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining"],
+            path: "Sources/Registry"),
+        .target(
+            name: "Saddle",
+            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining", "SaddleRegistry"],
             path: "Sources/Saddle"),
+        .executableTarget(
+            name: "SaddleCLI",
+            dependencies: ["Saddle", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI"),
         .executableTarget(name: "SaddleBench", dependencies: ["Saddle"], path: "Sources/Bench"),
 
         .target(name: "SaddleTestSupport", dependencies: ["Saddle"], path: "Tests/Support"),
@@ -42,5 +54,8 @@ let package = Package(
         .testTarget(
             name: "SaddleTrainingTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/TrainingTests"),
+        .testTarget(
+            name: "SaddleRegistryTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/RegistryTests"),
     ]
 )

@@ -7,6 +7,8 @@ import SaddleCore
 public struct Dense: Layer {
     public private(set) var weight: Tensor
     public private(set) var bias: Tensor?
+    /// How the weight was initialized (kept so the configuration can be written back).
+    public let initializer: WeightInitializer
 
     /// The number of input features (read from the weight).
     public var inputSize: Int { weight.shape[1] }
@@ -23,6 +25,7 @@ public struct Dense: Layer {
         guard inputSize >= 1, units >= 1 else {
             throw ModelError.invalidConfiguration(layer: "dense", reason: "inputSize \(inputSize) and units \(units) must be at least 1")
         }
+        self.initializer = initializer
         weight = try initializer.make([units, inputSize], dtype: dtype, using: &generator)
         if useBias {
             let bound = 1 / Double(inputSize).squareRoot()
@@ -33,7 +36,7 @@ public struct Dense: Layer {
 
     /// A layer from explicit tensors.
     /// - Throws: `ModelError` when the weight is not 2-D or the bias does not match it.
-    public init(weight: Tensor, bias: Tensor?) throws {
+    public init(weight: Tensor, bias: Tensor?, initializer: WeightInitializer = .fanInUniform) throws {
         guard weight.rank == 2 else {
             throw ModelError.shapeMismatch(path: "weight", expected: [-1, -1], actual: weight.shape)
         }
@@ -47,6 +50,7 @@ public struct Dense: Layer {
         }
         self.weight = weight
         self.bias = bias
+        self.initializer = initializer
     }
 
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {

@@ -9,6 +9,8 @@ import SaddleCore
 public struct FactoredLinear: Layer {
     public private(set) var factors: [Tensor]
     public private(set) var bias: Tensor?
+    /// How the factors were initialized (kept so the configuration can be written back).
+    public let initializer: WeightInitializer
 
     public var units: Int { factors[0].shape[0] }
     public var inputSize: Int { factors[factors.count - 1].shape[1] }
@@ -27,12 +29,13 @@ public struct FactoredLinear: Layer {
         var shapes = [[units, rank]]
         for _ in 0..<(depth - 2) { shapes.append([rank, rank]) }
         shapes.append([rank, inputSize])
+        self.initializer = initializer
         factors = try shapes.map { try initializer.make($0, dtype: dtype, using: &generator) }
         if useBias { bias = .zeros([units], dtype: dtype) }
     }
 
     /// - Throws: `ModelError` unless the factors chain (`[units, r] [r, r] ... [r, in]`).
-    public init(factors: [Tensor], bias: Tensor?) throws {
+    public init(factors: [Tensor], bias: Tensor?, initializer: WeightInitializer = .fanInUniform) throws {
         guard factors.count >= 2, factors.allSatisfy({ $0.rank == 2 }),
             zip(factors, factors.dropFirst()).allSatisfy({ $0.shape[1] == $1.shape[0] })
         else {
@@ -44,6 +47,7 @@ public struct FactoredLinear: Layer {
         }
         self.factors = factors
         self.bias = bias
+        self.initializer = initializer
     }
 
     /// The product W = F_0 ... F_(depth-1), `[units, in]`.

@@ -11,6 +11,8 @@ public struct Maxout: Layer {
     public private(set) var bias: Tensor
     /// Affine pieces per unit (not derivable from the shapes, so stored).
     public let pieces: Int
+    /// How the weight was initialized (kept so the configuration can be written back).
+    public let initializer: WeightInitializer
 
     public var units: Int { weight.shape[0] / pieces }
     public var inputSize: Int { weight.shape[1] }
@@ -26,12 +28,13 @@ public struct Maxout: Layer {
         }
         let bound = 1 / Double(inputSize).squareRoot()
         self.pieces = pieces
+        self.initializer = initializer
         weight = try initializer.make([units * pieces, inputSize], dtype: dtype, using: &generator)
         bias = .randomUniform([units * pieces], in: -bound...bound, dtype: dtype, using: &generator)
     }
 
     /// - Throws: `ModelError` when the tensors do not fit `pieces`.
-    public init(weight: Tensor, bias: Tensor, pieces: Int) throws {
+    public init(weight: Tensor, bias: Tensor, pieces: Int, initializer: WeightInitializer = .fanInUniform) throws {
         guard pieces >= 1, weight.rank == 2, weight.shape[0] % pieces == 0 else {
             throw ModelError.invalidConfiguration(
                 layer: "maxout", reason: "weight \(weight.shape) must be [units * pieces, in] with pieces \(pieces)")
@@ -42,6 +45,7 @@ public struct Maxout: Layer {
         self.weight = weight
         self.bias = bias
         self.pieces = pieces
+        self.initializer = initializer
     }
 
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {

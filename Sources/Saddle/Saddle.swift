@@ -4,3 +4,4 @@
 @_exported import SaddleOptimizers
 @_exported import SaddleData
 @_exported import SaddleTraining
+@_exported import SaddleRegistry

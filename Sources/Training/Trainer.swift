@@ -347,6 +347,7 @@ public struct Trainer {
 /// Appends one line to a text file (created if absent).
 /// - Throws: `CheckpointError.writeFailed` naming the file.
 func appendLine(_ line: String, to url: URL) throws {
+    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw CheckpointError.writeFailed(file: url.path, reason: String(cString: strerror(errno))) }
     defer { close(descriptor) }

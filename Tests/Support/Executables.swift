@@ -8,6 +8,12 @@ public enum Executables {
 
     public static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
+    /// The repository's examples folder.
+    public static var examples: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples")
+    }
+
     /// The repository's Tests/Fixtures folder.
     public static var fixtures: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")

@@ -1,0 +1,201 @@
+// The `saddle` command: train, evaluate, list components, print the configuration schema and
+// validate run files.
+import ArgumentParser
+import Foundation
+import Saddle
+
+@main
+struct SaddleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "saddle",
+        abstract: "Compose, train and analyse neural networks.",
+        subcommands: [Train.self, Evaluate.self, List.self, Schema.self, Validate.self])
+}
+
+/// Runs `body`, turning any error into a one-paragraph message on standard error and exit
+/// status 1.
+func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("saddle \(command): \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Options shared by the commands that read configurations.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("plugin"), help: "Load a plugin shared library (repeatable).")
+    var plugins: [String] = []
+
+    func registry() throws -> Registry {
+        guard plugins.isEmpty else {
+            throw ValidationError("plugins are not supported yet")
+        }
+        return .builtin
+    }
+}
+
+func readConfiguration(_ path: String?, registry: Registry) throws -> RunConfiguration {
+    guard let path else {
+        return try RunConfiguration.decode(Array(RunConfiguration.defaultText.utf8), file: "(built-in default)", registry: registry)
+    }
+    return try RunConfiguration.read(URL(fileURLWithPath: path), registry: registry)
+}
+
+func percent(_ value: Double?) -> String {
+    value.map { String(format: "%.2f%%", 100 * $0) } ?? "n/a"
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model described by a run file (default: an MLP on the bundled digits).")
+
+    @Argument(help: "The run file (JSON). Without it, the built-in default configuration.")
+    var config: String?
+
+    @Option(help: "Continue from this checkpoint (its embedded configuration is used unless a run file is given).")
+    var resume: String?
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("train") {
+            let registry = try registryOptions.registry()
+            var configuration: RunConfiguration
+            var checkpoint: Checkpoint?
+            if let resume {
+                checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: resume))
+            }
+            if config == nil, let checkpoint, let resume {
+                configuration = try Run.configuration(of: checkpoint, file: resume, registry: registry)
+            } else {
+                configuration = try readConfiguration(config, registry: registry)
+            }
+            var run = try Run(configuration, registry: registry)
+            if let resume {
+                try run.resume(from: URL(fileURLWithPath: resume))
+                print("resuming \(resume) at epoch \(run.trainer.epoch) of \(configuration.train.int("epochs"))")
+            }
+            print("training \(configuration.name): \(run.data.training.count) training and \(run.data.heldOut.count) held-out examples, \(run.trainer.parameters.scalarCount) parameters")
+            let history = try run.train()
+            let final = history.last
+            print("final held-out accuracy \(percent(final?.validationAccuracy)), loss \(String(format: "%.4f", final?.validationLoss ?? .nan))")
+            let directory = configuration.checkpointDirectory.path
+            print("checkpoint: \(directory)/last.safetensors (best held-out accuracy \(percent(run.trainer.bestValidationAccuracy)): \(directory)/best.safetensors)")
+        }
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Evaluate a checkpoint on the held-out data of its configuration.")
+
+    @Argument(help: "The checkpoint (.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "A replacement \"data\" section: a data set name or a JSON object such as '{\"name\": \"fashion_mnist\"}'.")
+    var data: String?
+
+    @Option(help: "Use this run file instead of the configuration embedded in the checkpoint.")
+    var config: String?
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("eval") {
+            let registry = try registryOptions.registry()
+            let configuration = try config.map { try RunConfiguration.read(URL(fileURLWithPath: $0), registry: registry) }
+            var section: JSONValue?
+            if let data {
+                section = data.hasPrefix("{") ? try JSONParser.parse(Array(data.utf8)) : .string(data)
+            }
+            let result = try Run.evaluate(checkpoint: URL(fileURLWithPath: checkpoint), configuration: configuration, data: section, registry: registry)
+            print("held-out accuracy \(percent(result.accuracy)), loss \(String(format: "%.4f", result.loss)) on \(result.count) examples")
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every registered component with its parameters.")
+
+    @Option(help: "Only this kind (layer, activation, loss, optimizer, schedule, transform, dataset).")
+    var kind: String?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("list") {
+            let registry = try registryOptions.registry()
+            var kinds = ComponentKind.allCases
+            if let kind {
+                guard let chosen = ComponentKind(rawValue: kind) else {
+                    throw ValidationError("unknown kind \"\(kind)\"; use one of \(ComponentKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                kinds = [chosen]
+            }
+            let entries = kinds.flatMap { registry.entries($0) }
+            if json {
+                let items: [JSONValue] = entries.map { entry in
+                    .object([
+                        ("kind", .string(entry.kind.rawValue)), ("name", .string(entry.name)), ("summary", .string(entry.summary)),
+                        ("origin", .string(entry.origin.description)),
+                        ("parameters", .array(entry.parameters.map { spec in
+                            .object([("name", .string(spec.name)), ("type", .string(spec.typeDescription)),
+                                     ("default", spec.defaultValue ?? .null), ("required", .bool(spec.isRequired)), ("summary", .string(spec.summary))])
+                        })),
+                    ])
+                }
+                print(JSONValue.array(items).pretty)
+                return
+            }
+            for kind in kinds {
+                let group = registry.entries(kind)
+                guard !group.isEmpty else { continue }
+                print("\(kind.rawValue)s:")
+                for entry in group {
+                    print("  \(entry.name)  \(entry.summary)\(entry.origin == .builtin ? "" : "  [\(entry.origin)]")")
+                    for spec in entry.parameters {
+                        let value = spec.defaultValue.map { "default \($0)" } ?? "required"
+                        print("      \(spec.name): \(spec.typeDescription), \(value). \(spec.summary)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the JSON Schema of run files.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("schema") {
+            print(ConfigurationSchema.make(registry: try registryOptions.registry()).pretty)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a run file without training (exit status 0 when valid).")
+
+    @Argument(help: "The run file (JSON).")
+    var config: String
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("validate") {
+            let registry = try registryOptions.registry()
+            let configuration = try RunConfiguration.read(URL(fileURLWithPath: config), registry: registry)
+            let model = try configuration.buildModel(registry: registry)
+            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(try configuration.exampleShape(registry: registry))")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SaddleCore
+import SaddleTraining
+
+/// A configured run, ready to train: the data, the trainer, and the configuration.
+public struct Run {
+    public var configuration: RunConfiguration
+    public var registry: Registry
+    public var data: DataSplits
+    public var trainer: Trainer
+
+    /// Loads the data and builds model, loss, optimizer and schedule from `configuration`.
+    /// - Throws: `ConfigurationError`, `DataError` and model errors, each naming what is wrong.
+    public init(_ configuration: RunConfiguration, registry: Registry) throws {
+        self.configuration = configuration
+        self.registry = registry
+        data = try configuration.loadData(registry: registry)
+        let model = try configuration.buildModel(registry: registry, inputShape: data.training.exampleShape)
+        trainer = Trainer(
+            model: model, loss: try configuration.buildLoss(registry: registry),
+            optimizer: try configuration.buildOptimizer(registry: registry),
+            options: try configuration.trainingOptions(registry: registry))
+    }
+
+    /// Continues from a checkpoint written by a run of the same configuration.
+    /// - Throws: `CheckpointError` or `TrainingError` when it does not fit.
+    public mutating func resume(from url: URL) throws {
+        try trainer.resume(from: try Checkpoint.read(from: url), file: url.path)
+    }
+
+    /// Trains to the configured number of epochs.
+    @discardableResult
+    public mutating func train(callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
+        try trainer.fit(training: data.training, validation: data.heldOut, callbacks: callbacks)
+    }
+
+    /// The run file embedded in a checkpoint.
+    /// - Throws: `CheckpointError` when it has none; `ConfigurationError` when it is invalid.
+    public static func configuration(of checkpoint: Checkpoint, file: String, registry: Registry) throws -> RunConfiguration {
+        guard let text = checkpoint.configuration else {
+            throw CheckpointError.incompatible(file: file, reason: "the checkpoint carries no run configuration; pass one with --config")
+        }
+        return try RunConfiguration.decode(Array(text.utf8), file: "\(file) (embedded configuration)", registry: registry)
+    }
+
+    /// Evaluates a checkpoint on the held-out part of its configuration's data (or of `data`, a
+    /// replacement "data" section).
+    /// - Throws: configuration, data and checkpoint errors, each naming what is wrong.
+    public static func evaluate(checkpoint url: URL, configuration: RunConfiguration? = nil, data: JSONValue? = nil, registry: Registry)
+        throws -> (loss: Double, accuracy: Double?, count: Int)
+    {
+        let checkpoint = try Checkpoint.read(from: url)
+        var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
+        if let data {
+            _ = try registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: JSONPath().appending("data"))
+            run.data = data
+        }
+        let splits = try run.loadData(registry: registry)
+        let model = try run.buildModel(registry: registry, inputShape: splits.heldOut.exampleShape)
+        let loaded: any Layer
+        do {
+            loaded = try model.loading(checkpoint.tensors)
+        } catch let error as ModelError {
+            throw CheckpointError.model(file: url.path, error)
+        }
+        var options = try TrainingOptions(epochs: 1, batchSize: 1, seed: run.seed)
+        options.evaluationBatchSize = run.train.int("evaluation_batch_size")
+        let trainer = Trainer(model: loaded, loss: try run.buildLoss(registry: registry), optimizer: try run.buildOptimizer(registry: registry), options: options)
+        let result = try trainer.evaluate(splits.heldOut)
+        return (result.loss, result.accuracy, splits.heldOut.count)
+    }
+}
+
+extension RunConfiguration {
+    /// The configuration `saddle train` uses without an argument: an MLP on the bundled digits.
+    public static let defaultText = """
+        {
+          "format_version": 1,
+          "name": "default",
+          "seed": 1,
+          "dtype": "float32",
+          "data": {"name": "digits", "validation": 0.2, "split_seed": 0, "standardize": "per_feature"},
+          "model": [
+            {"layer": "dense", "units": 256},
+            {"layer": "relu"},
+            {"layer": "dense", "units": 10}
+          ],
+          "loss": "softmax_cross_entropy",
+          "optimizer": {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9},
+          "schedule": {"name": "cosine"},
+          "train": {"epochs": 20, "batch_size": 32}
+        }
+        """
+}
