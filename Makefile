@@ -5,7 +5,7 @@ DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench
+.PHONY: run test deps build bench plugins
 
 deps:
 	@missing=""; \
@@ -28,3 +28,9 @@ bench: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The example plugins (tests build their own copies).
+plugins:
+	mkdir -p .build/plugins
+	cc -shared -fPIC -O3 -fvisibility=hidden -I Plugins/ABI/include Plugins/Examples/acme/acme.c -o .build/plugins/libacme.so -lm
+	swiftc -emit-library -parse-as-library -O -I Plugins/ABI/include Plugins/Examples/zoo/RMSprop.swift -o .build/plugins/libzoo.so

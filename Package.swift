@@ -23,9 +23,17 @@ let package = Package(
         .target(
             name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData"],
             path: "Sources/Training"),
+        // The plugin ABI: one C header (Plugins/ABI/include/saddle_plugin.h) shared with plugins.
+        .target(name: "CSaddlePluginABI", path: "Plugins/ABI"),
+        .target(
+            name: "CSaddlePluginHost", path: "Sources/CSaddlePluginHost",
+            linkerSettings: [.linkedLibrary("ffi")]),
         .target(
             name: "SaddleRegistry",
-            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining"],
+            dependencies: [
+                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining", "CSaddlePluginABI",
+                "CSaddlePluginHost",
+            ],
             path: "Sources/Registry"),
         .target(
             name: "Saddle",

@@ -7,6 +7,8 @@ import Saddle
 struct Options {
     /// `fashion`: the Fashion-MNIST time-to-accuracy run instead of the step benchmarks.
     var fashion: FashionRun?
+    /// `--plugin PATH`: also measure the acme example plugin's per-call overhead.
+    var plugin: String?
     /// BLAS threads; nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
     var threads: Int?
     var quick = false
@@ -31,6 +33,9 @@ struct Options {
                 guard let value = rest.popFirst().flatMap(UInt64.init), fashion != nil else { throw BenchError.usage("--seed needs a non-negative integer after fashion") }
                 fashion?.seed = value
             case "--no-stop": fashion?.stopAtTarget = false
+            case "--plugin":
+                guard let value = rest.popFirst() else { throw BenchError.usage("--plugin needs the path of the acme example plugin") }
+                plugin = value
             case "--only":
                 guard let value = rest.popFirst() else { throw BenchError.usage("--only needs a comma-separated list of keys") }
                 only = Set(value.split(separator: ",").map(String.init))
@@ -47,7 +52,7 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .usage(let message):
-            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
+            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2] [--plugin libacme.so]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
         }
     }
 }
@@ -128,6 +133,7 @@ func main() throws {
         results.append(("hessian_tiny_105_ms", t.median * 1e3))
         results.append(("hessian_tiny_params", layout.scalarCount))
     }
+    if let plugin = options.plugin { results += try pluginOverhead(plugin: plugin, repeats: repeats) }
     results.append(("threads", threads))
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))

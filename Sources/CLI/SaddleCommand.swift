@@ -9,7 +9,7 @@ struct SaddleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saddle",
         abstract: "Compose, train and analyse neural networks.",
-        subcommands: [Train.self, Evaluate.self, List.self, Schema.self, Validate.self])
+        subcommands: [Train.self, Evaluate.self, List.self, Schema.self, Validate.self, Plugins.self])
 }
 
 /// Runs `body`, turning any error into a one-paragraph message on standard error and exit
@@ -30,11 +30,11 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("plugin"), help: "Load a plugin shared library (repeatable).")
     var plugins: [String] = []
 
+    /// The built-in registry with the named plugins loaded.
     func registry() throws -> Registry {
-        guard plugins.isEmpty else {
-            throw ValidationError("plugins are not supported yet")
-        }
-        return .builtin
+        var registry = Registry.builtin
+        for path in plugins { try registry.loadPlugin(at: path) }
+        return registry
     }
 }
 
@@ -74,7 +74,7 @@ struct Train: ParsableCommand {
             } else {
                 configuration = try readConfiguration(config, registry: registry)
             }
-            var run = try Run(configuration, registry: registry)
+            var run = try Run(configuration)
             if let resume {
                 try run.resume(from: URL(fileURLWithPath: resume))
                 print("resuming \(resume) at epoch \(run.trainer.epoch) of \(configuration.train.int("epochs"))")
@@ -194,8 +194,39 @@ struct Validate: ParsableCommand {
         try reportingErrors("validate") {
             let registry = try registryOptions.registry()
             let configuration = try RunConfiguration.read(URL(fileURLWithPath: config), registry: registry)
-            let model = try configuration.buildModel(registry: registry)
-            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(try configuration.exampleShape(registry: registry))")
+            let model = try configuration.buildModel()
+            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(try configuration.exampleShape())")
+        }
+    }
+}
+
+struct Plugins: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with plugin libraries.", subcommands: [Inspect.self])
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a plugin offers (ABI version, components, parameters) without registering anything.")
+
+        @Argument(help: "The plugin's shared library.")
+        var path: String
+
+        @Option(help: "Refuse the file unless its SHA-256 is this.")
+        var sha256: String?
+
+        func run() throws {
+            try reportingErrors("plugins inspect") {
+                let plugin = try PluginLoader.load(path: path, sha256: sha256)
+                print("\(plugin.name) \(plugin.version): \(plugin.summary)")
+                print("file \(plugin.path), sha256 \(plugin.sha256), plugin ABI \(plugin.abiVersion)")
+                for entry in plugin.entries {
+                    print("  \(entry.kind.rawValue) \(entry.name)  \(entry.summary)")
+                    for spec in entry.parameters {
+                        let value = spec.defaultValue.map { "default \($0)" } ?? "required"
+                        print("      \(spec.name): \(spec.typeDescription), \(value). \(spec.summary)")
+                    }
+                }
+            }
         }
     }
 }

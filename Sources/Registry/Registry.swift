@@ -138,7 +138,6 @@ public struct Registry: Sendable {
     /// - Throws: `RegistryError.nameTaken` naming both origins when a different component has
     ///   the name; `.invalidName` when a plugin name lacks its namespace or a name is malformed.
     public mutating func register(_ entry: ComponentEntry) throws {
-        try Registry.checkName(entry.name, origin: entry.origin)
         let family = entry.kind == .activation ? ComponentKind.layer : entry.kind
         for kind in family == .layer ? [ComponentKind.layer, .activation] : [entry.kind] {
             if let existing = entries[kind]?[entry.name] {
@@ -146,6 +145,7 @@ public struct Registry: Sendable {
                 throw RegistryError.nameTaken(kind: entry.kind, name: entry.name, existing: existing.origin, new: entry.origin)
             }
         }
+        try Registry.checkName(entry.name, origin: entry.origin)
         entries[entry.kind, default: [:]][entry.name] = entry
         order[entry.kind, default: []].append(entry.name)
     }

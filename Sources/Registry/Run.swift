@@ -5,21 +5,20 @@ import SaddleTraining
 /// A configured run, ready to train: the data, the trainer, and the configuration.
 public struct Run {
     public var configuration: RunConfiguration
-    public var registry: Registry
     public var data: DataSplits
     public var trainer: Trainer
 
-    /// Loads the data and builds model, loss, optimizer and schedule from `configuration`.
+    /// Loads the data and builds model, loss, optimizer and schedule from `configuration`
+    /// (through the registry it was validated against, plugins included).
     /// - Throws: `ConfigurationError`, `DataError` and model errors, each naming what is wrong.
-    public init(_ configuration: RunConfiguration, registry: Registry) throws {
+    public init(_ configuration: RunConfiguration) throws {
         self.configuration = configuration
-        self.registry = registry
-        data = try configuration.loadData(registry: registry)
-        let model = try configuration.buildModel(registry: registry, inputShape: data.training.exampleShape)
+        data = try configuration.loadData()
+        let model = try configuration.buildModel(inputShape: data.training.exampleShape)
         trainer = Trainer(
-            model: model, loss: try configuration.buildLoss(registry: registry),
-            optimizer: try configuration.buildOptimizer(registry: registry),
-            options: try configuration.trainingOptions(registry: registry))
+            model: model, loss: try configuration.buildLoss(),
+            optimizer: try configuration.buildOptimizer(),
+            options: try configuration.trainingOptions())
     }
 
     /// Continues from a checkpoint written by a run of the same configuration.
@@ -52,11 +51,11 @@ public struct Run {
         let checkpoint = try Checkpoint.read(from: url)
         var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
         if let data {
-            _ = try registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: JSONPath().appending("data"))
+            _ = try run.registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: JSONPath().appending("data"))
             run.data = data
         }
-        let splits = try run.loadData(registry: registry)
-        let model = try run.buildModel(registry: registry, inputShape: splits.heldOut.exampleShape)
+        let splits = try run.loadData()
+        let model = try run.buildModel(inputShape: splits.heldOut.exampleShape)
         let loaded: any Layer
         do {
             loaded = try model.loading(checkpoint.tensors)
@@ -65,7 +64,7 @@ public struct Run {
         }
         var options = try TrainingOptions(epochs: 1, batchSize: 1, seed: run.seed)
         options.evaluationBatchSize = run.train.int("evaluation_batch_size")
-        let trainer = Trainer(model: loaded, loss: try run.buildLoss(registry: registry), optimizer: try run.buildOptimizer(registry: registry), options: options)
+        let trainer = Trainer(model: loaded, loss: try run.buildLoss(), optimizer: try run.buildOptimizer(), options: options)
         let result = try trainer.evaluate(splits.heldOut)
         return (result.loss, result.accuracy, splits.heldOut.count)
     }

@@ -43,6 +43,9 @@ public struct RunConfiguration: Sendable {
     public var transforms: [ScheduledTransform]
     /// The file the configuration came from; errors found later (while building) name it.
     public var file: String?
+    /// The registry the configuration was validated against, with its plugins loaded; every
+    /// component is built from it.
+    public let registry: Registry
 
     /// Top-level keys, in the order they are written.
     public static let topLevelKeys = ["format_version", "name", "seed", "dtype", "plugins", "data", "model", "loss", "optimizer", "schedule", "train", "transforms"]
@@ -124,6 +127,8 @@ public struct RunConfiguration: Sendable {
             if case .string(let text) = given { dtype = DType(rawValue: text) ?? .float32 }
         }
         plugins = try RunConfiguration.decodePlugins(value["plugins"], at: root.appending("plugins"))
+        let registry = try registry.loading(plugins)
+        self.registry = registry
         guard let data = value["data"] else { throw ConfigurationError(root.appending("data"), "missing required key \"data\" (the data set)") }
         _ = try registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: root.appending("data"))
         self.data = data
@@ -150,9 +155,9 @@ public struct RunConfiguration: Sendable {
         transforms = try RunConfiguration.decodeTransforms(value["transforms"], at: root.appending("transforms"), registry: registry, epochs: train.int("epochs"))
         // Components whose constructors check combinations of settings (e.g. Nesterov without
         // momentum) are built once here, so such mistakes surface at validation.
-        _ = try buildLoss(registry: registry)
-        _ = try buildOptimizer(registry: registry)
-        _ = try buildSchedule(registry: registry)
+        _ = try buildLoss()
+        _ = try buildOptimizer()
+        _ = try buildSchedule()
     }
 
     private static func decodePlugins(_ value: JSONValue?, at path: JSONPath) throws -> [PluginReference] {
@@ -193,7 +198,7 @@ public struct RunConfiguration: Sendable {
     }
 
     /// The canonical JSON form: every section, defaults filled in, in a fixed key order.
-    public func json(registry: Registry) throws -> JSONValue {
+    public func json() throws -> JSONValue {
         func canonical(_ value: JSONValue, _ kind: ComponentKind, _ key: String) throws -> JSONValue {
             let (entry, args) = try registry.arguments(for: value, nameKey: "name", kinds: [kind], at: JSONPath().appending(key))
             return .object([("name", .string(entry.name))] + args.values)
@@ -203,7 +208,7 @@ public struct RunConfiguration: Sendable {
             ("seed", .number(Double(seed))), ("dtype", .string(dtype.rawValue)),
             ("plugins", .array(plugins.map { .object([("path", .string($0.path))] + ($0.sha256.map { [("sha256", JSONValue.string($0))] } ?? [])) })),
             ("data", try canonical(data, .dataset, "data")),
-            ("model", try canonicalModel(registry: registry)),
+            ("model", try canonicalModel()),
             ("loss", try canonical(loss, .loss, "loss")),
             ("optimizer", try canonical(optimizer, .optimizer, "optimizer")),
             ("schedule", try canonical(schedule, .schedule, "schedule")),
@@ -218,15 +223,15 @@ public struct RunConfiguration: Sendable {
     }
 
     /// The model section as the built model writes it back (every parameter explicit).
-    public func canonicalModel(registry: Registry) throws -> JSONValue {
-        try buildModel(registry: registry).configuration
+    public func canonicalModel() throws -> JSONValue {
+        try buildModel().configuration
     }
 
     // MARK: Building
 
     /// The shape of one example of the configured data (without loading it).
     /// - Throws: `ConfigurationError` at `data`.
-    public func exampleShape(registry: Registry) throws -> [Int] {
+    public func exampleShape() throws -> [Int] {
         try attributed { try registry.build(.dataset, data, at: JSONPath().appending("data")) { factory, args -> [Int]? in
             guard case .dataset(let shape, _) = factory else { return nil }
             return try shape(args)
@@ -245,7 +250,7 @@ public struct RunConfiguration: Sendable {
 
     /// Loads the configured data.
     /// - Throws: `ConfigurationError` or `DataError`.
-    public func loadData(registry: Registry) throws -> DataSplits {
+    public func loadData() throws -> DataSplits {
         try attributed { try registry.build(.dataset, data, at: JSONPath().appending("data")) { factory, args -> DataSplits? in
             guard case .dataset(_, let load) = factory else { return nil }
             return try load(args, dtype)
@@ -255,30 +260,30 @@ public struct RunConfiguration: Sendable {
     /// Builds the model for the configured data's example shape (or `inputShape`), with
     /// weights drawn from the run's seed, so the same configuration always builds the same model.
     /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape.
-    public func buildModel(registry: Registry, inputShape: [Int]? = nil) throws -> any Layer {
+    public func buildModel(inputShape: [Int]? = nil) throws -> any Layer {
         try attributed {
             var context = LayerBuildContext(
                 registry: registry, dtype: dtype, generator: RandomGenerator(seed: seed),
-                inputShape: try inputShape ?? exampleShape(registry: registry))
+                inputShape: try inputShape ?? exampleShape())
             return Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
         }
     }
 
-    public func buildLoss(registry: Registry) throws -> any Loss {
+    public func buildLoss() throws -> any Loss {
         try registry.build(.loss, loss, at: JSONPath().appending("loss")) { factory, args -> (any Loss)? in
             guard case .loss(let make) = factory else { return nil }
             return try make(args)
         }
     }
 
-    public func buildOptimizer(registry: Registry) throws -> any Optimizer {
+    public func buildOptimizer() throws -> any Optimizer {
         try registry.build(.optimizer, optimizer, at: JSONPath().appending("optimizer")) { factory, args -> (any Optimizer)? in
             guard case .optimizer(let make) = factory else { return nil }
             return try make(args)
         }
     }
 
-    public func buildSchedule(registry: Registry) throws -> any LearningRateSchedule {
+    public func buildSchedule() throws -> any LearningRateSchedule {
         try registry.build(.schedule, schedule, at: JSONPath().appending("schedule")) { factory, args -> (any LearningRateSchedule)? in
             guard case .schedule(let make) = factory else { return nil }
             return try make(args, train.int("epochs"), registry)
@@ -292,10 +297,10 @@ public struct RunConfiguration: Sendable {
     }
 
     /// Training options from the "train" section.
-    public func trainingOptions(registry: Registry) throws -> TrainingOptions {
+    public func trainingOptions() throws -> TrainingOptions {
         var options = try TrainingOptions(epochs: train.int("epochs"), batchSize: train.int("batch_size"), seed: seed)
         options.evaluationBatchSize = train.int("evaluation_batch_size")
-        options.schedule = try buildSchedule(registry: registry)
+        options.schedule = try buildSchedule()
         options.checkpointDirectory = checkpointDirectory
         if case .string(let path)? = train["metrics_file"] {
             options.metricsFile = URL(fileURLWithPath: path)
@@ -303,7 +308,7 @@ public struct RunConfiguration: Sendable {
             options.metricsFile = checkpointDirectory.appendingPathComponent("metrics.jsonl")
         }
         options.progress = ProgressStyle(rawValue: train.string("progress")) ?? .automatic
-        options.configuration = try json(registry: registry).pretty
+        options.configuration = try json().pretty
         return options
     }
 }

@@ -128,14 +128,14 @@ struct MalformedConfigurationTests {
 
     @Test func theBaseConfigurationIsValid() throws {
         let configuration = try RunConfiguration.decode(Array(baseConfiguration.utf8), registry: .builtin)
-        #expect(try configuration.buildModel(registry: .builtin).parameterCount == 64 * 16 + 16 + 16 * 10 + 10)
+        #expect(try configuration.buildModel().parameterCount == 64 * 16 + 16 + 16 * 10 + 10)
     }
 
     @Test("each error names the right path", arguments: brokenConfigurations)
     func errorNamesThePath(_ broken: BrokenConfiguration) throws {
         do {
             let configuration = try RunConfiguration.decode(broken.bytes, file: "broken.json", registry: .builtin)
-            _ = try configuration.buildModel(registry: .builtin)
+            _ = try configuration.buildModel()
             Issue.record("\(broken.label): accepted")
         } catch let error as ConfigurationError {
             #expect(error.file == "broken.json", "\(broken.label)")

@@ -70,9 +70,9 @@ struct RegistryTests {
         try registry.register(pluginEntry("acme.swish"))
         let text = baseConfiguration.replacingOccurrences(of: #"{"layer": "relu"}"#, with: #"{"layer": "acme.swish"}"#)
         let configuration = try RunConfiguration.decode(Array(text.utf8), registry: registry)
-        #expect(try configuration.buildModel(registry: registry).parameterCount > 0)
+        #expect(try configuration.buildModel().parameterCount > 0)
         #expect(throws: ConfigurationError.self) {
-            try RunConfiguration.decode(Array(text.utf8), registry: .builtin).buildModel(registry: .builtin)
+            try RunConfiguration.decode(Array(text.utf8), registry: .builtin).buildModel()
         }
     }
 }

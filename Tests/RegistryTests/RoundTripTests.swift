@@ -92,8 +92,8 @@ struct RoundTripTests {
     func runFileRoundTrip(_ example: String) throws {
         let url = Executables.examples.appendingPathComponent("\(example).json")
         let configuration = try RunConfiguration.read(url, registry: .builtin)
-        let canonical = try configuration.json(registry: .builtin)
-        let again = try RunConfiguration(canonical, registry: .builtin).json(registry: .builtin)
+        let canonical = try configuration.json()
+        let again = try RunConfiguration(canonical, registry: .builtin).json()
         #expect(again == canonical)
         #expect(try JSONParser.parse(Array(canonical.pretty.utf8)) == canonical)
         #expect(try JSONParser.parse(Array(canonical.description.utf8)) == canonical)

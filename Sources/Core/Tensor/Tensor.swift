@@ -49,6 +49,15 @@ public struct Tensor: @unchecked Sendable {
         Tensor(storage: storage, offset: offset, shape: shape)
     }
 
+    /// Address of the first element, for handing buffers to C kernels (plugins). Valid while
+    /// this tensor value is alive; write only through tensors made unique with
+    /// `makeUniquelyOwned()` or created for the purpose.
+    public var unsafeAddress: UnsafeMutableRawPointer { address }
+
+    /// Copies the storage if another tensor shares it (and drops the autodiff node), so that
+    /// writes through `unsafeAddress` affect this tensor only.
+    public mutating func makeUniquelyOwned() { prepareForMutation() }
+
     /// Makes the storage unique to this tensor (copying if shared) before an in-place write,
     /// and drops the autodiff node: an in-place write is never recorded.
     mutating func prepareForMutation() {

@@ -1,0 +1,164 @@
+import CSaddlePluginABI
+import CSaddlePluginHost
+import Foundation
+import SaddleCore
+import Synchronization
+
+/// Errors loading and using plugins. Each names the file or component concerned.
+public enum PluginError: Error, Equatable, CustomStringConvertible {
+    case fileMissing(path: String)
+    case unreadable(path: String, reason: String)
+    case notALibrary(path: String, reason: String)
+    case noEntryPoint(path: String)
+    case abiMismatch(path: String, plugin: String, host: String)
+    case checksumMismatch(path: String, expected: String, actual: String)
+    case initializationFailed(path: String, message: String)
+    case structTooSmall(what: String, size: Int, required: Int)
+    case unsupportedSignature(component: String, slot: String, reason: String)
+    case invalidDescriptor(component: String, reason: String)
+    case missingKernel(component: String, slot: String, dtype: DType)
+    case kernelFailed(component: String, slot: String, message: String)
+    case registration(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileMissing(let path): return "plugin \(path) does not exist"
+        case let .unreadable(path, reason): return "plugin \(path) cannot be read: \(reason)"
+        case let .notALibrary(path, reason): return "plugin \(path) is not a loadable shared library: \(reason)"
+        case .noEntryPoint(let path): return "plugin \(path) does not export \(SADDLE_PLUGIN_ENTRY_POINT); is it a Saddle plugin?"
+        case let .abiMismatch(path, plugin, host):
+            return "plugin \(path) was built for plugin ABI \(plugin), but this Saddle speaks ABI \(host); rebuild it against this version's saddle_plugin.h"
+        case let .checksumMismatch(path, expected, actual):
+            return "plugin \(path) has SHA-256 \(actual), not the pinned \(expected); refusing to load it"
+        case let .initializationFailed(path, message): return "plugin \(path) failed to register its components: \(message)"
+        case let .structTooSmall(what, size, required):
+            return "\(what) declares struct_size \(size), smaller than the \(required) bytes plugin ABI \(SADDLE_PLUGIN_ABI_MAJOR).\(SADDLE_PLUGIN_ABI_MINOR) requires"
+        case let .unsupportedSignature(component, slot, reason): return "\(component): the \(slot) kernel's signature is not supported: \(reason)"
+        case let .invalidDescriptor(component, reason): return "\(component): \(reason)"
+        case let .missingKernel(component, slot, dtype): return "\(component) has no \(dtype) \(slot) kernel"
+        case let .kernelFailed(component, slot, message): return "\(component) \(slot) kernel failed: \(message)"
+        case let .registration(path, reason): return "plugin \(path): \(reason)"
+        }
+    }
+}
+
+/// A plugin file loaded into the process: what it declared and the components it offers.
+public struct LoadedPlugin: Sendable {
+    public let path: String
+    public let sha256: String
+    public let name: String
+    public let version: String
+    public let summary: String
+    public let abiVersion: String
+    public let entries: [ComponentEntry]
+}
+
+/// Loads plugin libraries. A file is hashed and loaded from the very bytes that were hashed
+/// (through an in-memory file), so a pinned digest covers exactly what runs. Loaded libraries
+/// stay loaded; loading the same bytes again returns the same plugin.
+public enum PluginLoader {
+    private static let loaded = Mutex<[String: LoadedPlugin]>([:])
+
+    /// Loads (or returns the already loaded) plugin at `path`, checking `sha256` when given.
+    /// Nothing is registered anywhere; see `Registry.loadPlugin(at:sha256:)`.
+    /// - Throws: `PluginError` naming the file and the problem.
+    public static func load(path: String, sha256 expected: String? = nil) throws -> LoadedPlugin {
+        guard FileManager.default.fileExists(atPath: path) else { throw PluginError.fileMissing(path: path) }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw PluginError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = [UInt8](try handle.readToEnd() ?? Data())
+            try handle.close()
+        } catch {
+            throw PluginError.unreadable(path: path, reason: "\(error)")
+        }
+        let digest = SHA256.hex(bytes)
+        if let expected, expected.lowercased() != digest {
+            throw PluginError.checksumMismatch(path: path, expected: expected.lowercased(), actual: digest)
+        }
+        if let plugin = loaded.withLock({ $0[digest] }) { return plugin }
+        let plugin = try open(bytes, path: path, digest: digest)
+        return loaded.withLock { cache in
+            if let existing = cache[digest] { return existing }
+            cache[digest] = plugin
+            return plugin
+        }
+    }
+
+    private static func open(_ bytes: [UInt8], path: String, digest: String) throws -> LoadedPlugin {
+        let fd = bytes.withUnsafeBytes { saddle_memory_file("saddle-plugin", $0.baseAddress, $0.count) }
+        guard fd >= 0 else { throw PluginError.unreadable(path: path, reason: "cannot create an in-memory copy: \(String(cString: strerror(errno)))") }
+        // The descriptor stays open for as long as the library is loaded (always): the dynamic
+        // loader knows libraries by path, and a reused descriptor number would make a later
+        // plugin's path equal to this one's.
+        dlerror()
+        guard let library = dlopen("/proc/self/fd/\(fd)", RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
+            close(fd)
+            throw PluginError.notALibrary(path: path, reason: reason.replacingOccurrences(of: "/proc/self/fd/\(fd)", with: path))
+        }
+        guard let symbol = dlsym(library, SADDLE_PLUGIN_ENTRY_POINT) else {
+            throw PluginError.noEntryPoint(path: path)
+        }
+        let initialize = unsafeBitCast(symbol, to: saddle_plugin_init_fn.self)
+        let session = RegistrationSession(path: path, digest: digest)
+        var host = saddle_host(
+            struct_size: UInt32(MemoryLayout<saddle_host>.size), abi_major: UInt16(SADDLE_PLUGIN_ABI_MAJOR),
+            abi_minor: UInt16(SADDLE_PLUGIN_ABI_MINOR), context: Unmanaged.passUnretained(session).toOpaque(),
+            declare: { context, info in RegistrationSession.from(context).declare(info) },
+            register_activation: { context, activation in RegistrationSession.from(context).registerActivation(activation) },
+            register_layer: { context, layer in RegistrationSession.from(context).registerLayer(layer) },
+            register_optimizer: { context, optimizer in RegistrationSession.from(context).registerOptimizer(optimizer) },
+            report: { context, message in
+                guard let message else { return }
+                RegistrationSession.from(context).reported = String(cString: message)
+            })
+        let status = withExtendedLifetime(session) { initialize(&host) }
+        if let error = session.error {
+            // The library stays loaded (its code may be referenced by nothing now, but
+            // unloading code that just ran is not worth the risk); nothing was registered.
+            throw error
+        }
+        guard status == SADDLE_OK else {
+            throw PluginError.initializationFailed(path: path, message: session.reported ?? "\(SADDLE_PLUGIN_ENTRY_POINT) returned \(status)")
+        }
+        guard let info = session.info else {
+            throw PluginError.initializationFailed(path: path, message: "the plugin never called declare()")
+        }
+        return LoadedPlugin(
+            path: path, sha256: digest, name: info.name, version: info.version, summary: info.summary,
+            abiVersion: info.abi, entries: session.entries)
+    }
+}
+
+extension Registry {
+    /// Loads the plugin at `path` (checking `sha256` when given) and registers its components
+    /// atomically: on any error the registry is left exactly as it was.
+    /// - Throws: `PluginError` naming the file and the problem.
+    @discardableResult
+    public mutating func loadPlugin(at path: String, sha256: String? = nil) throws -> LoadedPlugin {
+        let plugin = try PluginLoader.load(path: path, sha256: sha256)
+        do {
+            try register(all: plugin.entries)
+        } catch let error as RegistryError {
+            throw PluginError.registration(path: path, reason: "\(error)")
+        }
+        return plugin
+    }
+
+    /// This registry with the given plugins loaded.
+    /// - Throws: `ConfigurationError` at `plugins[i]` naming the problem.
+    public func loading(_ plugins: [PluginReference]) throws -> Registry {
+        var registry = self
+        for (index, plugin) in plugins.enumerated() {
+            do {
+                try registry.loadPlugin(at: plugin.path, sha256: plugin.sha256)
+            } catch let error as PluginError {
+                throw ConfigurationError(JSONPath().appending("plugins").appending(index), "\(error)")
+            }
+        }
+        return registry
+    }
+}
