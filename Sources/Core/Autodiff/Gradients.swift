@@ -53,65 +53,93 @@ public func gradients(
         guard output.count == 1 else { throw AutodiffError.nonScalarOutput(shape: output.shape) }
         rootCotangent = Tensor(filling: 1, shape: output.shape, dtype: output.dtype)
     }
-    var targets: [ObjectIdentifier] = []
-    for (i, input) in inputs.enumerated() {
-        guard let node = input.node else { throw AutodiffError.notRecorded(what: "input \(i) of gradients(of:wrt:)") }
-        guard node.isDifferentiable else { throw AutodiffError.notDifferentiable(op: node.name) }
-        targets.append(ObjectIdentifier(node))
+    let plan = try BackwardPlan(root: root, inputs: inputs)
+    return try plan.run(seed: rootCotangent, creatingGraph: creatingGraph)
+}
+
+/// The part of a backward pass that depends only on the graph: the nodes between the output
+/// and the inputs in reverse topological order, with each node's input positions. Running it
+/// for several seeds (the rows of a Jacobian) sorts the graph once.
+struct BackwardPlan {
+    private let order: [GraphNode]
+    private let relevant: [Bool]
+    private let inputPositions: [[Int?]]
+    private let isTarget: [Bool]
+    private let targetPositions: [Int?]
+    private let inputs: [Tensor]
+
+    /// - Throws: `AutodiffError` when an input is not recorded or not differentiable.
+    init(root: GraphNode, inputs: [Tensor]) throws {
+        var targets: [ObjectIdentifier] = []
+        for (i, input) in inputs.enumerated() {
+            guard let node = input.node else { throw AutodiffError.notRecorded(what: "input \(i) of gradients(of:wrt:)") }
+            guard node.isDifferentiable else { throw AutodiffError.notDifferentiable(op: node.name) }
+            targets.append(ObjectIdentifier(node))
+        }
+        let order = topologicalOrder(from: root)
+        var position: [ObjectIdentifier: Int] = [:]
+        position.reserveCapacity(order.count)
+        for (i, node) in order.enumerated() { position[ObjectIdentifier(node)] = i }
+        let targetSet = Set(targets)
+        var relevant = [Bool](repeating: false, count: order.count)
+        var inputPositions: [[Int?]] = []
+        inputPositions.reserveCapacity(order.count)
+        var isTarget = [Bool](repeating: false, count: order.count)
+        for (i, node) in order.enumerated() {
+            let positions = node.inputs.map { $0.node.flatMap { position[ObjectIdentifier($0)] } }
+            inputPositions.append(positions)
+            isTarget[i] = targetSet.contains(ObjectIdentifier(node))
+            // Relevant: some target is reachable from this node (it is one, or an input is).
+            relevant[i] = isTarget[i] || positions.contains { $0.map { relevant[$0] } ?? false }
+        }
+        self.order = order
+        self.relevant = relevant
+        self.inputPositions = inputPositions
+        self.isTarget = isTarget
+        self.targetPositions = targets.map { position[$0] }
+        self.inputs = inputs
     }
 
-    let order = topologicalOrder(from: root)
-    var position: [ObjectIdentifier: Int] = [:]
-    position.reserveCapacity(order.count)
-    for (i, node) in order.enumerated() { position[ObjectIdentifier(node)] = i }
-
-    // A node is relevant when some target is reachable from it (it is one, or an input is).
-    let targetSet = Set(targets)
-    var relevant = [Bool](repeating: false, count: order.count)
-    for (i, node) in order.enumerated() {
-        relevant[i] = targetSet.contains(ObjectIdentifier(node))
-            || node.inputs.contains { input in
-                input.node.flatMap { position[ObjectIdentifier($0)] }.map { relevant[$0] } ?? false
-            }
-    }
-
-    var cotangents = [Tensor?](repeating: nil, count: order.count)
-    cotangents[order.count - 1] = rootCotangent
-    let run = {
-        for i in stride(from: order.count - 1, through: 0, by: -1) {
-            let node = order[i]
-            guard relevant[i], let cotangent = cotangents[i],
-                case let .operation(rule, secondOrder) = node.kind
-            else { continue }
-            if !targetSet.contains(ObjectIdentifier(node)) { cotangents[i] = nil }
-            let inputPositions = node.inputs.map { $0.node.flatMap { position[ObjectIdentifier($0)] } }
-            let needs = inputPositions.map { $0.map { relevant[$0] } ?? false }
-            guard needs.contains(true) else { continue }
-            let grads = try pullback(
-                node, rule: rule, secondOrder: secondOrder, cotangent: cotangent,
-                needs: needs, creatingGraph: creatingGraph)
-            for (k, grad) in grads.enumerated() where needs[k] {
-                guard let grad, let target = inputPositions[k] else { continue }
-                let input = node.inputs[k]
-                guard grad.shape == input.shape, grad.dtype == input.dtype else {
-                    throw AutodiffError.badPullback(op: node.name, input: k, expected: input.shape, actual: grad.shape)
-                }
-                if let existing = cotangents[target] {
-                    cotangents[target] = creatingGraph ? try existing + grad : existing.accumulating(grad)
-                } else {
-                    cotangents[target] = grad
+    /// Gradients of the output (cotangent `seed`) with respect to the inputs.
+    func run(seed: Tensor, creatingGraph: Bool) throws -> [Tensor] {
+        var cotangents = [Tensor?](repeating: nil, count: order.count)
+        cotangents[order.count - 1] = seed
+        let sweep = {
+            for i in stride(from: order.count - 1, through: 0, by: -1) {
+                let node = order[i]
+                guard relevant[i], let cotangent = cotangents[i],
+                    case let .operation(rule, secondOrder) = node.kind
+                else { continue }
+                if !isTarget[i] { cotangents[i] = nil }
+                let positions = inputPositions[i]
+                let needs = positions.map { $0.map { relevant[$0] } ?? false }
+                guard needs.contains(true) else { continue }
+                let grads = try pullback(
+                    node, rule: rule, secondOrder: secondOrder, cotangent: cotangent,
+                    needs: needs, creatingGraph: creatingGraph)
+                for (k, grad) in grads.enumerated() where k < needs.count && needs[k] {
+                    guard let grad, let target = positions[k] else { continue }
+                    let input = node.inputs[k]
+                    guard grad.shape == input.shape, grad.dtype == input.dtype else {
+                        throw AutodiffError.badPullback(op: node.name, input: k, expected: input.shape, actual: grad.shape)
+                    }
+                    if let existing = cotangents[target] {
+                        cotangents[target] = creatingGraph ? try existing + grad : existing.accumulating(grad)
+                    } else {
+                        cotangents[target] = grad
+                    }
                 }
             }
         }
-    }
-    if creatingGraph {
-        try GradientRecording.withRecording(run)
-    } else {
-        try GradientRecording.withoutRecording(run)
-    }
-    return inputs.enumerated().map { k, input in
-        if let at = position[targets[k]], let gradient = cotangents[at] { return gradient }
-        return input.detached.zerosLike()
+        if creatingGraph {
+            try GradientRecording.withRecording(sweep)
+        } else {
+            try GradientRecording.withoutRecording(sweep)
+        }
+        return inputs.enumerated().map { k, input in
+            if let at = targetPositions[k], let gradient = cotangents[at] { return gradient }
+            return input.detached.zerosLike()
+        }
     }
 }
 

@@ -49,12 +49,14 @@ public func hessian(at x: Tensor, of f: (Tensor) throws -> Tensor) throws -> Ten
         let value = try f(leaf)
         guard value.isRecorded else { return }
         let gradient = try gradients(of: value, wrt: [leaf], creatingGraph: true)[0]
-        guard gradient.isRecorded else { return }
+        guard let root = gradient.node, root.isDifferentiable else { return }
+        // One plan for all n sweeps through the recorded gradient graph.
+        let plan = try BackwardPlan(root: root, inputs: [leaf])
         for i in 0..<n {
             var seed = Tensor.zeros([n], dtype: gradient.dtype)
             seed.setScalar(1, at: i)
             // d(g_i)/dx is row i of the Hessian.
-            columns.append(try gradients(of: gradient, wrt: [leaf], seed: seed)[0].detached)
+            columns.append(try plan.run(seed: seed, creatingGraph: false)[0].detached)
         }
     }
     guard columns.count == n else { return Tensor.zeros([n, n], dtype: x.dtype) }
