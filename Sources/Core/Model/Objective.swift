@@ -29,6 +29,14 @@ public protocol Objective: Sendable {
     /// differentiable in them).
     /// - Throws: whatever evaluating the model throws.
     func loss(at parameters: NamedTensors) throws -> ObjectiveOutput
+
+    /// The same objective computing in `dtype` (a converted copy; curvature analyses of
+    /// Float32 models run in Float64). The default returns the objective unchanged.
+    func converted(to dtype: DType) throws -> Self
+}
+
+extension Objective {
+    public func converted(to dtype: DType) throws -> Self { self }
 }
 
 /// Value and gradient at one point.
@@ -108,6 +116,15 @@ public struct SupervisedObjective: Objective {
     }
 
     public var parameters: NamedTensors { model.parameters }
+
+    /// A copy whose model tensors, input and target are in `dtype`.
+    public func converted(to dtype: DType) throws -> SupervisedObjective {
+        var copy = self
+        copy.model = try model.replacing(model.tensors.converted(to: dtype))
+        copy.input = input.converted(to: dtype)
+        copy.target = target.converted(to: dtype)
+        return copy
+    }
 
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
         let evaluated = try model.replacing(parameters)

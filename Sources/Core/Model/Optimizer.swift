@@ -8,12 +8,15 @@ public struct StepReport: Sendable {
     public var gradientNorm: Double?
     /// The model's output at the starting point, when the objective produced one.
     public var prediction: Tensor?
+    /// What the optimizer noticed (an indefinite Hessian, the damping it chose, ...).
+    public var message: String?
 
-    public init(loss: Double, state: NamedTensors, gradientNorm: Double? = nil, prediction: Tensor? = nil) {
+    public init(loss: Double, state: NamedTensors, gradientNorm: Double? = nil, prediction: Tensor? = nil, message: String? = nil) {
         self.loss = loss
         self.state = state
         self.gradientNorm = gradientNorm
         self.prediction = prediction
+        self.message = message
     }
 }
 

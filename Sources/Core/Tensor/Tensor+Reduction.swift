@@ -41,6 +41,20 @@ extension Tensor {
         return out
     }
 
+    /// The inner product with `other` (same shape and dtype), accumulated in Float64; not
+    /// recorded.
+    /// - Throws: `TensorError` when shapes or dtypes differ.
+    public func dot(_ other: Tensor) throws -> Double {
+        guard shape == other.shape else {
+            throw TensorError.shapeMismatch(op: "dot", shapes: [shape, other.shape], reason: "the shapes must be equal")
+        }
+        guard dtype == other.dtype else { throw TensorError.dtypeMismatch(op: "dot", dtypes: [dtype, other.dtype]) }
+        switch dtype {
+        case .float32: return saddle_dot_f32(pointer(Float.self), other.pointer(Float.self), Int64(count))
+        case .float64: return saddle_dot_f64(pointer(Double.self), other.pointer(Double.self), Int64(count))
+        }
+    }
+
     /// The sum of squares of all elements, accumulated in Float64 (not recorded).
     public var squaredNorm: Double {
         switch dtype {

@@ -1,0 +1,96 @@
+import SaddleCore
+
+/// Saddle-free Newton (Dauphin et al. 2014): d = -|H|^-1 g with |H| = Q |Lambda| Q^T, so the
+/// step descends along negative-curvature directions instead of climbing to the saddle. The
+/// damping mu in (|H| + mu I) is chosen by a line search over a grid relative to the
+/// spectrum's scale, keeping the candidate with the lowest loss.
+///
+/// Models with up to `maximumParameters` parameters use the full Hessian; larger ones work in
+/// the Krylov subspace of `krylovDimension` Lanczos vectors started from the gradient, as
+/// Dauphin et al. did.
+public struct SaddleFreeNewton: Optimizer {
+    public var learningRate: Double
+    public var maximumParameters: Int
+    public var krylovDimension: Int
+    public var state = NamedTensors()
+
+    /// - Throws: `OptimizerError.invalidHyperparameter` for out-of-range settings.
+    public init(learningRate: Double = 1, maximumParameters: Int = 3000, krylovDimension: Int = 20) throws {
+        guard learningRate > 0, learningRate.isFinite else {
+            throw OptimizerError.invalidHyperparameter(optimizer: "saddle_free_newton", name: "learning_rate", reason: "is \(learningRate); it must be positive")
+        }
+        guard krylovDimension >= 2 else {
+            throw OptimizerError.invalidHyperparameter(optimizer: "saddle_free_newton", name: "krylov_dimension", reason: "is \(krylovDimension); it must be at least 2")
+        }
+        self.learningRate = learningRate
+        self.maximumParameters = maximumParameters
+        self.krylovDimension = krylovDimension
+    }
+
+    /// Damping candidates: 0 and scale * 10^k.
+    static func dampings(scale: Double) -> [Double] {
+        [0] + (-6...1).map { scale * pow10($0) }
+    }
+
+    public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
+        let evaluation = try objective.valueAndGradient(at: parameters)
+        let curvature = try Curvature(objective, at: parameters)
+        let theta = try curvature.flatPoint()
+        let gradient = try curvature.gradient(at: theta)
+        let n = theta.count
+        // Eigenvalues and the gradient in a basis where |H| is diagonal: the full eigenbasis,
+        // or the Ritz basis of the Krylov subspace.
+        let values: [Double]
+        let basis: Tensor
+        let coordinates: [Double]
+        var mode = "exact"
+        if n <= maximumParameters {
+            (values, basis) = try curvature.spectrum(at: theta, limit: maximumParameters)
+            coordinates = try matmul(basis, gradient.reshaped(to: [n, 1]), transposeA: true).doubles
+        } else {
+            let norm = gradient.squaredNorm.squareRoot()
+            guard norm > 0 else {
+                return StepReport(loss: evaluation.value, state: evaluation.state, gradientNorm: 0, prediction: evaluation.prediction, message: "zero gradient")
+            }
+            let (alphas, betas, vectors) = try Lanczos.tridiagonalize(
+                dimension: n, steps: krylovDimension, start: gradient, operator: { try curvature.hessianVectorProduct($0, at: theta) })
+            let k = alphas.count
+            let (ritz, s) = try LAPACK.tridiagonalEigen(diagonal: alphas, offDiagonal: Array(betas.prefix(k - 1)))
+            values = ritz
+            let v = try Tensor.concatenating(vectors.prefix(k).map { try $0.reshaped(to: [n, 1]) }, alongAxis: 1)
+            var entries = [Double](repeating: 0, count: k * k)
+            for column in 0..<k { for row in 0..<k { entries[row * k + column] = s[column][row] } }
+            let sMatrix = try Tensor(shape: [k, k], scalars: entries)
+            basis = try matmul(v, sMatrix)
+            // V^T g = |g| e1, so the coordinates of g are |g| times the first row of S.
+            coordinates = s.map { norm * ($0.first ?? 0) }
+            mode = "krylov(\(k))"
+        }
+        let scale = Swift.max(values.map { Swift.abs($0) }.max() ?? 0, 1e-300)
+        var best: (value: Double, step: Tensor, damping: Double)?
+        for mu in SaddleFreeNewton.dampings(scale: scale) {
+            let divisors = values.map { Swift.abs($0) + mu }
+            guard divisors.allSatisfy({ $0 > 1e-12 * scale }) else { continue }
+            let scaled = zip(coordinates, divisors).map { -$0 / $1 }
+            let step = try matmul(basis, Tensor(shape: [scaled.count, 1], scalars: scaled)).reshaped(to: [n]) * learningRate
+            guard step.doubles.allSatisfy(\.isFinite) else { continue }
+            let value = try curvature.value(at: theta + step)
+            if value.isFinite, value < best?.value ?? .infinity { best = (value, step, mu) }
+        }
+        guard let best else {
+            throw OptimizerError.numericalFailure(optimizer: "saddle_free_newton", reason: "no damping gave a finite step")
+        }
+        parameters = try parameters.unflattening(theta + best.step).mapTensors(\.detached)
+        let negative = values.filter { $0 < -1e-12 * scale }.count
+        return StepReport(
+            loss: evaluation.value, state: evaluation.state, gradientNorm: gradient.squaredNorm.squareRoot(), prediction: evaluation.prediction,
+            message: "\(mode): damping \(best.damping), \(negative) negative curvature directions")
+    }
+}
+
+/// 10^k for small integer k.
+func pow10(_ k: Int) -> Double {
+    var result = 1.0
+    for _ in 0..<Swift.abs(k) { result *= 10 }
+    return k < 0 ? 1 / result : result
+}
