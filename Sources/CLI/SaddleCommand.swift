@@ -9,7 +9,7 @@ struct SaddleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saddle",
         abstract: "Compose, train and analyse neural networks.",
-        subcommands: [Train.self, Evaluate.self, List.self, Schema.self, Validate.self, Plugins.self])
+        subcommands: [Train.self, Evaluate.self, Analyze.self, List.self, Schema.self, Validate.self, Plugins.self])
 }
 
 /// Runs `body`, turning any error into a one-paragraph message on standard error and exit
@@ -227,6 +227,47 @@ struct Plugins: ParsableCommand {
                     }
                 }
             }
+        }
+    }
+}
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hessian spectrum and critical-point class of a checkpoint's training loss.")
+
+    @Argument(help: "The checkpoint (.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "Use this run file instead of the configuration embedded in the checkpoint.")
+    var config: String?
+
+    @Option(help: "Training examples in the loss (the first N of the training split).")
+    var examples: Int = 2000
+
+    @Option(help: "BatchNorm and dropout mode: inference or training.")
+    var mode: String = "inference"
+
+    @Option(help: "Largest model whose full spectrum is computed; larger ones use Lanczos.")
+    var fullSpectrumLimit: Int = 3000
+
+    @Option(help: "How many extreme eigenvalues to report at each end.")
+    var count: Int = 5
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    func run() throws {
+        try reportingErrors("analyze") {
+            guard let forwardMode = ForwardMode(rawValue: mode) else { throw ValidationError("--mode must be inference or training") }
+            guard examples >= 1, count >= 1, fullSpectrumLimit >= 1 else { throw ValidationError("--examples, --count and --full-spectrum-limit must be positive") }
+            let registry = try registryOptions.registry()
+            let configuration = try config.map { try RunConfiguration.read(URL(fileURLWithPath: $0), registry: registry) }
+            let report = try Run.analyze(
+                checkpoint: URL(fileURLWithPath: checkpoint), configuration: configuration, registry: registry, examples: examples,
+                mode: forwardMode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: count)
+            print(json ? report.json.pretty : report.text)
         }
     }
 }

@@ -2,8 +2,10 @@ import SaddleCore
 
 /// Saddle-free Newton (Dauphin et al. 2014): d = -|H|^-1 g with |H| = Q |Lambda| Q^T, so the
 /// step descends along negative-curvature directions instead of climbing to the saddle. The
-/// damping mu in (|H| + mu I) is chosen by a line search over a grid relative to the
-/// spectrum's scale, keeping the candidate with the lowest loss.
+/// damping mu in (|H| + mu I) is chosen by a line search over a quarter-decade grid relative to
+/// the spectrum's scale (each candidate step also tried at twice its length), keeping the
+/// lowest loss; then the chosen step is lengthened while that lowers the loss, or shortened
+/// when no candidate lowered it.
 ///
 /// Models with up to `maximumParameters` parameters use the full Hessian; larger ones work in
 /// the Krylov subspace of `krylovDimension` Lanczos vectors started from the gradient, as
@@ -27,9 +29,9 @@ public struct SaddleFreeNewton: Optimizer {
         self.krylovDimension = krylovDimension
     }
 
-    /// Damping candidates: 0 and scale * 10^k.
+    /// Damping candidates: 0 and scale * 10^(k/4), k = -24 ... 12 (a quarter-decade grid).
     static func dampings(scale: Double) -> [Double] {
-        [0] + (-6...1).map { scale * pow10($0) }
+        [0] + (-24...12).map { scale * power10(Double($0) / 4) }
     }
 
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
@@ -74,18 +76,54 @@ public struct SaddleFreeNewton: Optimizer {
             let scaled = zip(coordinates, divisors).map { -$0 / $1 }
             let step = try matmul(basis, Tensor(shape: [scaled.count, 1], scalars: scaled)).reshaped(to: [n]) * learningRate
             guard step.doubles.allSatisfy(\.isFinite) else { continue }
-            let value = try curvature.value(at: theta + step)
-            if value.isFinite, value < best?.value ?? .infinity { best = (value, step, mu) }
+            for length in [1.0, 2.0] {
+                let value = try curvature.value(at: theta + step * length)
+                if value.isFinite, value < best?.value ?? .infinity { best = (value, step * length, mu) }
+            }
         }
-        guard let best else {
+        guard var best else {
             throw OptimizerError.numericalFailure(optimizer: "saddle_free_newton", reason: "no damping gave a finite step")
+        }
+        // Longer steps along the chosen direction while they keep lowering the loss.
+        let chosen = best.step
+        for factor in [1.5, 2.0, 3.0, 4.0] {
+            let value = try curvature.value(at: theta + chosen * factor)
+            guard value.isFinite, value < best.value else { break }
+            best = (value, chosen * factor, best.damping)
+        }
+        // No damping decreased the loss: backtrack along the most damped direction, or stay.
+        let current = try curvature.value(at: theta)
+        var note = ""
+        if best.value >= current {
+            var length = 0.5
+            var found = false
+            while length > 1e-6 {
+                let value = try curvature.value(at: theta + best.step * length)
+                if value < current {
+                    best = (value, best.step * length, best.damping)
+                    found = true
+                    break
+                }
+                length *= 0.5
+            }
+            if !found { best = (current, best.step * 0, best.damping) }
+            note = found ? ", backtracked to length \(length)" : ", no decrease found: the parameters stay"
         }
         parameters = try parameters.unflattening(theta + best.step).mapTensors(\.detached)
         let negative = values.filter { $0 < -1e-12 * scale }.count
         return StepReport(
             loss: evaluation.value, state: evaluation.state, gradientNorm: gradient.squaredNorm.squareRoot(), prediction: evaluation.prediction,
-            message: "\(mode): damping \(best.damping), \(negative) negative curvature directions")
+            message: "\(mode): damping \(best.damping), \(negative) negative curvature directions\(note)")
     }
+}
+
+/// 10^x for the damping grid, by squaring-free exponent splitting (no platform math).
+func power10(_ x: Double) -> Double {
+    let whole = Int(x.rounded(.down))
+    let fraction = x - Double(whole)
+    // 10^f for f in {0, 0.25, 0.5, 0.75}.
+    let table: [Double: Double] = [0: 1, 0.25: 1.7782794100389228, 0.5: 3.1622776601683795, 0.75: 5.623413251903491]
+    return pow10(whole) * (table[fraction] ?? 1)
 }
 
 /// 10^k for small integer k.

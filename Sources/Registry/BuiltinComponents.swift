@@ -6,7 +6,8 @@ import SaddleOptimizers
 
 /// Every built-in component.
 func builtinEntries() -> [ComponentEntry] {
-    builtinLayerEntries() + builtinLossEntries() + builtinOptimizerEntries() + builtinScheduleEntries() + builtinDatasetEntries()
+    builtinLayerEntries() + builtinLossEntries() + builtinOptimizerEntries() + builtinNewtonEntries() + builtinScheduleEntries()
+        + builtinDatasetEntries()
 }
 
 func builtinLossEntries() -> [ComponentEntry] {
@@ -63,6 +64,53 @@ func builtinOptimizerEntries() -> [ComponentEntry] {
                 try Adam.adamW(
                     learningRate: args.double("learning_rate"), beta1: args.double("beta1"), beta2: args.double("beta2"),
                     epsilon: args.double("epsilon"), weightDecay: args.double("weight_decay"), maxGradientNorm: args.optionalDouble("max_gradient_norm"))
+            }),
+    ]
+}
+
+func builtinNewtonEntries() -> [ComponentEntry] {
+    let stepScale = ParameterSpec("learning_rate", .number(0...1e6, exclusiveMinimum: true), default: .number(1), "scale of the Newton step (1: full step)")
+    let maximum = ParameterSpec(
+        "max_parameters", .integer(1...20000), default: .number(5000), "largest model for a full Hessian")
+    return [
+        ComponentEntry(
+            kind: .optimizer, name: "newton", summary: "exact Newton: solve H d = -g (full Hessian; drawn to saddles)",
+            parameters: [stepScale, maximum],
+            factory: .optimizer { args in try Newton(learningRate: args.double("learning_rate"), maximumParameters: args.int("max_parameters")) }),
+        ComponentEntry(
+            kind: .optimizer, name: "damped_newton", summary: "damped Newton: (H + damping I) d = -g, fixed or Levenberg-Marquardt damping",
+            parameters: [
+                stepScale, ParameterSpec("damping", .number(0...1e12, exclusiveMinimum: false), default: .number(1), "the damping mu"),
+                ParameterSpec("adaptive", .boolean, default: .bool(false), "adapt mu (Levenberg-Marquardt)"), maximum,
+            ],
+            factory: .optimizer { args in
+                try DampedNewton(
+                    learningRate: args.double("learning_rate"), damping: args.double("damping"), adaptive: args.bool("adaptive"),
+                    maximumParameters: args.int("max_parameters"))
+            }),
+        ComponentEntry(
+            kind: .optimizer, name: "saddle_free_newton", summary: "saddle-free Newton: d = -|H|^-1 g with damping by line search (Dauphin et al. 2014)",
+            parameters: [
+                stepScale,
+                ParameterSpec("max_parameters", .integer(1...20000), default: .number(3000), "largest model for a full Hessian; larger ones use a Krylov subspace"),
+                ParameterSpec("krylov_dimension", .integer(2...1000), default: .number(20), "Lanczos vectors of the Krylov subspace"),
+            ],
+            factory: .optimizer { args in
+                try SaddleFreeNewton(
+                    learningRate: args.double("learning_rate"), maximumParameters: args.int("max_parameters"),
+                    krylovDimension: args.int("krylov_dimension"))
+            }),
+        ComponentEntry(
+            kind: .optimizer, name: "newton_cg", summary: "Hessian-free Newton-CG, stopping on negative curvature, with a line search",
+            parameters: [
+                stepScale, ParameterSpec("max_iterations", .integer(1...100000), default: .number(50), "CG iterations per step"),
+                ParameterSpec("line_search", .boolean, default: .bool(true), "backtracking line search"),
+                ParameterSpec("tolerance", .number(0...1, exclusiveMinimum: true), default: .null, "relative CG residual (null: min(0.5, sqrt(|g|)))"),
+            ],
+            factory: .optimizer { args in
+                try NewtonCG(
+                    learningRate: args.double("learning_rate"), maximumIterations: args.int("max_iterations"),
+                    lineSearch: args.bool("line_search"), tolerance: args.optionalDouble("tolerance"))
             }),
     ]
 }

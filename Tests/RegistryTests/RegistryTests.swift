@@ -15,7 +15,7 @@ struct RegistryTests {
         let registry = Registry.builtin
         #expect(registry.entry(.layer, "dense")?.origin == .builtin)
         #expect(registry.entry(.activation, "relu") != nil)
-        #expect(registry.entries(.optimizer).map(\.name) == ["sgd", "adam", "adamw"])
+        #expect(registry.entries(.optimizer).map(\.name) == ["sgd", "adam", "adamw", "newton", "damped_newton", "saddle_free_newton", "newton_cg"])
         #expect(registry.allEntries.allSatisfy { !$0.name.contains(".") && $0.name == $0.name.lowercased() })
     }
 

@@ -1,0 +1,119 @@
+import Foundation
+import SaddleCore
+import SaddleTraining
+
+/// What `saddle analyze` reports about a checkpoint: the loss, gradient norm, extreme
+/// eigenvalues, index and classification of the Hessian of the training loss, and for small
+/// models the whole spectrum as a histogram.
+public struct CurvatureReport: Sendable {
+    public var parameters: Int
+    public var examples: Int
+    public var mode: ForwardMode
+    public var loss: Double
+    public var gradientNorm: Double
+    /// "full" (every eigenvalue, dsyevd) or "lanczos".
+    public var method: String
+    public var smallest: [Double]
+    public var largest: [Double]
+    public var classification: CriticalPointClassification
+    /// Bin edges and counts of the full spectrum (empty for Lanczos).
+    public var histogramEdges: [Double]
+    public var histogramCounts: [Int]
+    public var converged: Bool
+    public var seconds: Double
+
+    public var json: JSONValue {
+        .object([
+            ("parameters", .number(Double(parameters))), ("examples", .number(Double(examples))), ("mode", .string(mode.rawValue)),
+            ("loss", .number(loss)), ("gradient_norm", .number(gradientNorm)), ("method", .string(method)),
+            ("smallest_eigenvalues", .array(smallest.map { .number($0) })), ("largest_eigenvalues", .array(largest.map { .number($0) })),
+            ("classification", .string(classification.kind.rawValue)), ("index", .number(classification.index)),
+            ("negative", .number(Double(classification.negative))), ("zero", .number(Double(classification.zero))),
+            ("positive", .number(Double(classification.positive))), ("zero_threshold", .number(classification.zeroThreshold)),
+            ("converged", .bool(converged)),
+            ("histogram", .object([
+                ("edges", .array(histogramEdges.map { .number($0) })), ("counts", .array(histogramCounts.map { .number(Double($0)) })),
+            ])),
+            ("seconds", .number(seconds)),
+        ])
+    }
+
+    public var text: String {
+        var lines = [
+            "\(parameters) parameters, \(examples) training examples, \(mode.rawValue) mode",
+            "loss \(loss), gradient norm \(gradientNorm)",
+            "\(method == "full" ? "full spectrum" : "Lanczos estimates")\(converged ? "" : " (not fully converged)"): smallest \(smallest.map { format($0) }.joined(separator: ", ")); largest \(largest.map { format($0) }.joined(separator: ", "))",
+            classification.summary,
+        ]
+        if !histogramCounts.isEmpty {
+            let peak = Double(histogramCounts.max() ?? 1)
+            for (k, count) in histogramCounts.enumerated() {
+                let bar = String(repeating: "#", count: Int((40 * Double(count) / Swift.max(peak, 1)).rounded(.up)))
+                lines.append(String(format: "%12.4g .. %-12.4g %6d %@", histogramEdges[k], histogramEdges[k + 1], count, bar))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func format(_ x: Double) -> String { String(format: "%.6g", x) }
+}
+
+extension Run {
+    /// Analyses the curvature of a checkpoint's training loss (never changing the checkpoint or
+    /// the model): in Float64, on up to `examples` training examples, in `mode`.
+    /// - Throws: configuration, data, checkpoint and linear-algebra errors.
+    public static func analyze(
+        checkpoint url: URL, configuration: RunConfiguration? = nil, registry: Registry, examples: Int = 2000,
+        mode: ForwardMode = .inference, fullSpectrumLimit: Int = 3000, lanczosCount: Int = 5
+    ) throws -> CurvatureReport {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let checkpoint = try Checkpoint.read(from: url)
+        let run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
+        let data = try run.loadData()
+        let model: any Layer
+        do {
+            model = try run.buildModel(inputShape: data.training.exampleShape).loading(checkpoint.tensors)
+        } catch let error as ModelError {
+            throw CheckpointError.model(file: url.path, error)
+        }
+        let count = Swift.min(examples, data.training.count)
+        let objective = SupervisedObjective(
+            model: model, loss: try run.buildLoss(), input: try data.training.features.rows(0..<count),
+            target: try data.training.labels.rows(0..<count), mode: mode)
+        let curvature = try Curvature(objective)
+        let theta = try curvature.flatPoint()
+        let gradientNorm = try curvature.gradient(at: theta).squaredNorm.squareRoot()
+        let loss = try curvature.value(at: theta)
+        let classifier = CriticalPointClassifier()
+        if curvature.dimension <= fullSpectrumLimit {
+            let (values, _) = try curvature.spectrum(at: theta, limit: fullSpectrumLimit)
+            let k = Swift.min(lanczosCount, values.count)
+            let (edges, counts) = histogram(values, bins: 20)
+            return CurvatureReport(
+                parameters: curvature.dimension, examples: count, mode: mode, loss: loss, gradientNorm: gradientNorm, method: "full",
+                smallest: Array(values.prefix(k)), largest: Array(values.suffix(k).reversed()),
+                classification: classifier.classify(gradientNorm: gradientNorm, eigenvalues: values),
+                histogramEdges: edges, histogramCounts: counts, converged: true,
+                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let result = try Lanczos.extremeEigenvalues(dimension: curvature.dimension, count: lanczosCount) {
+            try curvature.hessianVectorProduct($0, at: theta)
+        }
+        return CurvatureReport(
+            parameters: curvature.dimension, examples: count, mode: mode, loss: loss, gradientNorm: gradientNorm, method: "lanczos",
+            smallest: result.smallest, largest: result.largest,
+            classification: classifier.classify(gradientNorm: gradientNorm, eigenvalues: result.smallest + result.largest),
+            histogramEdges: [], histogramCounts: [], converged: result.converged,
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}
+
+/// Equal-width bins over the values' range: `bins + 1` edges and `bins` counts.
+func histogram(_ values: [Double], bins: Int) -> ([Double], [Int]) {
+    guard let low = values.min(), let high = values.max() else { return ([], []) }
+    let width = high > low ? (high - low) / Double(bins) : 1
+    let edges = (0...bins).map { low + width * Double($0) }
+    var counts = [Int](repeating: 0, count: bins)
+    for value in values { counts[Swift.min(Int((value - low) / width), bins - 1)] += 1 }
+    return (edges, counts)
+}
