@@ -163,3 +163,26 @@ struct OperationDerivativeTests {
         #expect(difference <= 5e-6 * scale, "\(operation.name): |f32 - f64| = \(difference)")
     }
 }
+
+@Suite("Forward-over-reverse Hessians agree with reverse-over-reverse")
+struct ForwardModeTests {
+    @Test("every operation's tangent rule", arguments: operationCases)
+    func fullHessian(_ operation: OperationCase) throws {
+        var g = RandomGenerator(seed: 14)
+        let inputs = operation.inputs(&g)
+        let shapes = inputs.map(\.shape)
+        let sizes = inputs.map(\.count)
+        let flat = try Tensor.concatenating(inputs.map { try $0.reshaped(to: [$0.count]) }, alongAxis: 0)
+        let f = { (x: Tensor) throws -> Tensor in
+            let parts = try x.split(sizes: sizes, alongAxis: 0)
+            let tensors = try zip(parts, shapes).map { try $0.reshaped(to: $1) }
+            return try OperationDerivativeTests.quadraticProbe(operation.apply(tensors), seed: 6)
+        }
+        // Chunks smaller than the dimension exercise the blocked assembly too.
+        let forward = try hessian(at: flat, chunk: 7, of: f)
+        let reverse = try hessianFromProducts(at: flat, of: f)
+        let scale = max(1, reverse.doubles.map { Swift.abs($0) }.max() ?? 0)
+        let difference = TestSupport.maxAbsDifference(forward.doubles, reverse.doubles)
+        #expect(difference <= 1e-11 * scale, "\(operation.name): \(difference)")
+    }
+}

@@ -102,3 +102,27 @@ struct LayerGradientTests {
         for report in reports { #expect(report.passed, "\(layerCase.name): \(report)") }
     }
 }
+
+@Suite("Full Hessians through every layer")
+struct LayerHessianTests {
+    @Test("forward-over-reverse equals reverse-over-reverse", arguments: layerCases)
+    func fullHessian(_ layerCase: LayerCase) throws {
+        var g = RandomGenerator(seed: 31)
+        let (layer, input) = try layerCase.make(&g)
+        let parameters = layer.parameters
+        guard parameters.scalarCount > 0 else { return }
+        var probe = RandomGenerator(seed: 32)
+        let r = Tensor.randomNormal(try layer(input).shape, dtype: .float64, using: &probe)
+        let f = { (theta: Tensor) throws -> Tensor in
+            let model = try layer.replacing(try parameters.unflattening(theta))
+            var context = ForwardContext(mode: layerCase.mode, random: RandomGenerator(seed: 33))
+            let out = try model(input, context: &context)
+            return try (out * r).sum() + (out.squared() * r).sum() * 0.5
+        }
+        let theta = try parameters.flattened()
+        let forward = try hessian(at: theta, of: f)
+        let reverse = try hessianFromProducts(at: theta, of: f)
+        let scale = max(1, reverse.doubles.map { Swift.abs($0) }.max() ?? 0)
+        #expect(TestSupport.maxAbsDifference(forward.doubles, reverse.doubles) <= 1e-11 * scale, "\(layerCase.testDescription)")
+    }
+}

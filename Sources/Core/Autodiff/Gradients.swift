@@ -10,6 +10,8 @@ public enum AutodiffError: Error, Equatable, CustomStringConvertible {
     case badPullback(op: String, input: Int, expected: [Int], actual: [Int])
     /// The differentiated value is not a scalar and no seed cotangent was given.
     case nonScalarOutput(shape: [Int])
+    /// Forward-mode tangents were asked through an operation without a forward-mode rule.
+    case noForwardRule(op: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum AutodiffError: Error, Equatable, CustomStringConvertible {
             return "the pullback of \(op) returned a gradient of shape \(describe(shape: actual)) for input \(input) of shape \(describe(shape: expected))"
         case let .nonScalarOutput(shape):
             return "gradients need a scalar output or a seed cotangent; the output has shape \(describe(shape: shape))"
+        case let .noForwardRule(op):
+            return "\(op) has no forward-mode (tangent) rule"
         }
     }
 }
@@ -64,6 +68,8 @@ struct BackwardPlan {
     private let order: [GraphNode]
     private let relevant: [Bool]
     private let inputPositions: [[Int?]]
+    /// Per node, which inputs lead to a target.
+    private let needs: [[Bool]]
     private let isTarget: [Bool]
     private let targetPositions: [Int?]
     private let inputs: [Tensor]
@@ -95,13 +101,18 @@ struct BackwardPlan {
         self.order = order
         self.relevant = relevant
         self.inputPositions = inputPositions
+        self.needs = inputPositions.map { positions in positions.map { $0.map { relevant[$0] } ?? false } }
         self.isTarget = isTarget
         self.targetPositions = targets.map { position[$0] }
         self.inputs = inputs
     }
 
-    /// Gradients of the output (cotangent `seed`) with respect to the inputs.
+    /// Gradients of the output (cotangent `seed`) with respect to the inputs. When forward-mode
+    /// tangents are being propagated (forward-over-reverse), the backward pass composes
+    /// differentiable operations so that the gradients carry tangents too.
     func run(seed: Tensor, creatingGraph: Bool) throws -> [Tensor] {
+        let tangents = GradientRecording.state.tangents
+        let composed = creatingGraph || tangents
         var cotangents = [Tensor?](repeating: nil, count: order.count)
         cotangents[order.count - 1] = seed
         let sweep = {
@@ -112,11 +123,11 @@ struct BackwardPlan {
                 else { continue }
                 if !isTarget[i] { cotangents[i] = nil }
                 let positions = inputPositions[i]
-                let needs = positions.map { $0.map { relevant[$0] } ?? false }
+                let needs = self.needs[i]
                 guard needs.contains(true) else { continue }
                 let grads = try pullback(
                     node, rule: rule, secondOrder: secondOrder, cotangent: cotangent,
-                    needs: needs, creatingGraph: creatingGraph)
+                    needs: needs, creatingGraph: creatingGraph, tangents: tangents)
                 for (k, grad) in grads.enumerated() where k < needs.count && needs[k] {
                     guard let grad, let target = positions[k] else { continue }
                     let input = node.inputs[k]
@@ -124,18 +135,14 @@ struct BackwardPlan {
                         throw AutodiffError.badPullback(op: node.name, input: k, expected: input.shape, actual: grad.shape)
                     }
                     if let existing = cotangents[target] {
-                        cotangents[target] = creatingGraph ? try existing + grad : existing.accumulating(grad)
+                        cotangents[target] = composed ? try existing + grad : existing.accumulating(grad)
                     } else {
                         cotangents[target] = grad
                     }
                 }
             }
         }
-        if creatingGraph {
-            try GradientRecording.withRecording(sweep)
-        } else {
-            try GradientRecording.withoutRecording(sweep)
-        }
+        try GradientRecording.with(recording: creatingGraph, tangents: tangents, sweep)
         return inputs.enumerated().map { k, input in
             if let at = targetPositions[k], let gradient = cotangents[at] { return gradient }
             return input.detached.zerosLike()
@@ -143,25 +150,41 @@ struct BackwardPlan {
     }
 }
 
-/// Runs one node's pullback. Without a second-order rule and while creating a graph, the
-/// gradients are computed as constants and attached to a node that refuses differentiation.
+/// Runs one node's pullback. While a graph is recorded or tangents propagate, the pullback
+/// composes differentiable operations; an operation without a second-order rule then computes
+/// its gradients as constants, attached to a node that refuses further differentiation (or
+/// carrying a tangent error).
 private func pullback(
     _ node: GraphNode, rule: PullbackRule, secondOrder: SecondOrderRule, cotangent: Tensor,
-    needs: [Bool], creatingGraph: Bool
+    needs: [Bool], creatingGraph: Bool, tangents: Bool
 ) throws -> [Tensor?] {
     var output = node.output
-    if creatingGraph { output.node = node }
+    if creatingGraph {
+        output.node = node
+    } else if tangents, let tangent = node.tangent {
+        output = output.withTangent(tangent)
+    }
+    let composed = creatingGraph || tangents
     let context = PullbackContext(
         cotangent: cotangent, inputs: node.inputs, output: output,
-        isCreatingGraph: creatingGraph, needs: needs)
-    guard creatingGraph, case .none = secondOrder else { return try rule(context) }
-    let raw = try GradientRecording.withoutRecording { try rule(context) }
+        isCreatingGraph: composed, needs: needs)
+    guard composed, case .none = secondOrder else { return try rule(context) }
+    let raw = try GradientRecording.with(recording: false, tangents: false) { try rule(context) }
     let name = node.name
     return raw.map { grad in
         grad.map { value in
-            Tensor.record("pullback of \(name)", inputs: node.inputs + [cotangent], output: value) { _ in
-                throw AutodiffError.noSecondOrderRule(op: name)
+            var result = value
+            if creatingGraph {
+                result = Tensor.record("pullback of \(name)", inputs: node.inputs + [cotangent], output: value) { _ in
+                    throw AutodiffError.noSecondOrderRule(op: name)
+                }
             }
+            if tangents {
+                let carrier = result.node ?? GraphNode(name: "pullback of \(name)", kind: .tangentOnly, inputs: [], output: value)
+                carrier.tangentError = .noSecondOrderRule(op: name)
+                result.node = carrier
+            }
+            return result
         }
     }
 }

@@ -45,6 +45,8 @@ final class GraphNode: @unchecked Sendable {
         /// The output of a non-differentiable operation (argmax, comparisons, one-hot):
         /// treated as a constant, and named in the error when someone differentiates it.
         case nondifferentiable
+        /// A value that only carries forward-mode tangents (it is not recorded).
+        case tangentOnly
     }
 
     let name: String
@@ -52,6 +54,11 @@ final class GraphNode: @unchecked Sendable {
     let inputs: [Tensor]
     /// The output value, without a node (no reference cycle).
     let output: Tensor
+    /// Forward-mode tangents of the output, `[directions] + shape`, when they are being
+    /// propagated (forward-over-reverse second derivatives).
+    var tangent: Tensor?
+    /// Why the tangent could not be computed (an operation without a forward-mode rule).
+    var tangentError: AutodiffError?
 
     init(name: String, kind: Kind, inputs: [Tensor], output: Tensor) {
         self.name = name
@@ -62,8 +69,10 @@ final class GraphNode: @unchecked Sendable {
 
     /// Whether gradients flow through this node.
     var isDifferentiable: Bool {
-        if case .nondifferentiable = kind { return false }
-        return true
+        switch kind {
+        case .nondifferentiable, .tangentOnly: false
+        default: true
+        }
     }
 }
 
@@ -73,19 +82,36 @@ final class GraphNode: @unchecked Sendable {
 /// creates) for the duration of a closure, like PyTorch's `no_grad`. Operations whose inputs
 /// carry no autodiff node are never recorded and cost nothing extra in any case.
 public enum GradientRecording {
-    @TaskLocal static var isSuspended = false
+    /// What operations do besides computing values.
+    struct State: Sendable {
+        /// Record operations on recorded tensors (reverse mode).
+        var recording = true
+        /// Propagate forward-mode tangents of inputs that carry them.
+        var tangents = false
+    }
+
+    @TaskLocal static var state = State()
 
     /// Whether operations on recorded tensors are currently recorded.
-    public static var isEnabled: Bool { !isSuspended }
+    public static var isEnabled: Bool { state.recording }
 
     /// Runs `body` with recording off: results carry no autodiff node.
     public static func withoutRecording<R>(_ body: () throws -> R) rethrows -> R {
-        try $isSuspended.withValue(true) { try body() }
+        var next = state
+        next.recording = false
+        return try $state.withValue(next) { try body() }
     }
 
     /// Runs `body` with recording on (the default state).
     static func withRecording<R>(_ body: () throws -> R) rethrows -> R {
-        try $isSuspended.withValue(false) { try body() }
+        var next = state
+        next.recording = true
+        return try $state.withValue(next) { try body() }
+    }
+
+    /// Runs `body` with recording and tangent propagation as given.
+    static func with<R>(recording: Bool, tangents: Bool, _ body: () throws -> R) rethrows -> R {
+        try $state.withValue(State(recording: recording, tangents: tangents)) { try body() }
     }
 }
 
@@ -109,17 +135,34 @@ extension Tensor {
     /// then call `record` with a pullback. Write the pullback with differentiable `Tensor`
     /// operations and `secondOrder: .differentiablePullback` (the default), and Hessian-vector
     /// products through the operation are exact; declare `.none` when it computes raw values.
+    ///
+    /// `tangent`, the operation's forward-mode rule, maps the inputs' tangents to the output's
+    /// (see `TangentContext`); full Hessians use it (forward-over-reverse, many directions in
+    /// one pass). An operation without one still differentiates in reverse mode, and full
+    /// Hessians through it fall back to Hessian-vector products.
     public static func record(
         _ name: String, inputs: [Tensor], output: Tensor,
         secondOrder: SecondOrderRule = .differentiablePullback,
+        tangent: TangentRule? = nil,
         pullback: @escaping PullbackRule
     ) -> Tensor {
-        guard inputs.contains(where: \.isRecorded), GradientRecording.isEnabled else {
-            return inheritingNondifferentiableOrigin(of: inputs, output)
+        let state = GradientRecording.state
+        var node: GraphNode?
+        if state.recording, inputs.contains(where: \.isRecorded) {
+            node = GraphNode(name: name, kind: .operation(pullback, secondOrder), inputs: inputs, output: output)
+        }
+        if state.tangents, let (value, error) = propagateTangent(name, inputs: inputs, output: output, rule: tangent) {
+            let carrier = node ?? GraphNode(name: name, kind: .tangentOnly, inputs: [], output: output)
+            carrier.tangent = value
+            carrier.tangentError = error
+            node = carrier
+        }
+        guard let node else {
+            // With recording suspended nothing is recorded, not even markers.
+            return state.recording ? inheritingNondifferentiableOrigin(of: inputs, output) : output
         }
         var result = output.detached
-        result.node = GraphNode(
-            name: name, kind: .operation(pullback, secondOrder), inputs: inputs, output: output)
+        result.node = node
         return result
     }
 

@@ -33,11 +33,47 @@ public func hessianVectorProduct(
 }
 
 /// The full Hessian `[n, n]` of the scalar `f` of a vector `x` `[n]`, symmetrized, in `x`'s
-/// dtype. Intended for up to a few thousand variables: it costs one forward and one recorded
-/// backward pass, then n backward passes through the recorded gradient graph.
+/// dtype. Intended for up to a few thousand variables.
+///
+/// Computed forward-over-reverse: `x` carries `chunk` tangent directions at once (rows of the
+/// identity) through the forward pass and the backward pass, so the gradient's tangents are
+/// `chunk` rows of the Hessian; every operation runs once per chunk on batched tangents
+/// instead of once per direction. When an operation has no forward-mode rule, the Hessian is
+/// assembled from Hessian-vector products instead (reverse-over-reverse, one backward pass
+/// through the recorded gradient graph per column).
 /// - Throws: `AutodiffError` when `f` is not twice differentiable through its operations;
 ///   `TensorError` when `x` is not a vector.
-public func hessian(at x: Tensor, of f: (Tensor) throws -> Tensor) throws -> Tensor {
+public func hessian(at x: Tensor, chunk: Int = 128, of f: (Tensor) throws -> Tensor) throws -> Tensor {
+    guard x.rank == 1 else {
+        throw TensorError.invalidArgument(op: "hessian", reason: "x must be a vector, got shape \(describe(shape: x.shape))")
+    }
+    let n = x.count
+    guard n > 0 else { return Tensor.zeros([0, 0], dtype: x.dtype) }
+    do {
+        var blocks: [Tensor] = []
+        for start in stride(from: 0, to: n, by: max(chunk, 1)) {
+            let k = min(max(chunk, 1), n - start)
+            var seeds = Tensor.zeros([k, n], dtype: x.dtype)
+            for row in 0..<k { seeds.setScalar(1, at: row * n + start + row) }
+            let leaf = x.detached.recorded().withTangent(seeds)
+            let value = try GradientRecording.with(recording: true, tangents: true) { try f(leaf) }
+            guard value.isRecorded else { return Tensor.zeros([n, n], dtype: x.dtype) }
+            let gradient = try GradientRecording.with(recording: false, tangents: true) {
+                try gradients(of: value, wrt: [leaf])[0]
+            }
+            if let error = gradient.node?.tangentError { throw error }
+            blocks.append(gradient.tangent?.detached ?? Tensor.zeros([k, n], dtype: x.dtype))
+        }
+        let rows = blocks.count == 1 ? blocks[0] : try Tensor.concatenating(blocks, alongAxis: 0)
+        return try ((rows + rows.transposed()) * 0.5).detached
+    } catch AutodiffError.noForwardRule {
+        return try hessianFromProducts(at: x, of: f)
+    }
+}
+
+/// The full Hessian by reverse-over-reverse: one recorded backward pass, then one backward pass
+/// per column through the recorded gradient graph.
+public func hessianFromProducts(at x: Tensor, of f: (Tensor) throws -> Tensor) throws -> Tensor {
     guard x.rank == 1 else {
         throw TensorError.invalidArgument(op: "hessian", reason: "x must be a vector, got shape \(describe(shape: x.shape))")
     }
@@ -45,7 +81,7 @@ public func hessian(at x: Tensor, of f: (Tensor) throws -> Tensor) throws -> Ten
     let leaf = x.detached.recorded()
     var columns: [Tensor] = []
     columns.reserveCapacity(n)
-    try GradientRecording.withRecording {
+    try GradientRecording.with(recording: true, tangents: false) {
         let value = try f(leaf)
         guard value.isRecorded else { return }
         let gradient = try gradients(of: value, wrt: [leaf], creatingGraph: true)[0]

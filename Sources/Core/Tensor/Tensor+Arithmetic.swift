@@ -7,7 +7,10 @@ internal import CSaddleCore
 extension Tensor {
     public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         let (a, b) = (lhs.shape, rhs.shape)
-        return record("add", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_ADD, rhs, name: "add")) { c in
+        return record(
+            "add", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_ADD, rhs, name: "add"),
+            tangent: { c in try c.linearCombination([(0, nil), (1, nil)]) }
+        ) { c in
             [c.needsGradient(0) ? try c.cotangent.summed(toShape: a) : nil,
              c.needsGradient(1) ? try c.cotangent.summed(toShape: b) : nil]
         }
@@ -15,14 +18,20 @@ extension Tensor {
 
     public static func - (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         let (a, b) = (lhs.shape, rhs.shape)
-        return record("subtract", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_SUB, rhs, name: "subtract")) { c in
+        return record(
+            "subtract", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_SUB, rhs, name: "subtract"),
+            tangent: { c in try c.linearCombination([(0, nil), (1, Tensor(-1, dtype: c.output.dtype))]) }
+        ) { c in
             [c.needsGradient(0) ? try c.cotangent.summed(toShape: a) : nil,
              c.needsGradient(1) ? try (-c.cotangent).summed(toShape: b) : nil]
         }
     }
 
     public static func * (lhs: Tensor, rhs: Tensor) throws -> Tensor {
-        record("multiply", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_MUL, rhs, name: "multiply")) { c in
+        record(
+            "multiply", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_MUL, rhs, name: "multiply"),
+            tangent: { c in try c.linearCombination([(0, c.inputs[1]), (1, c.inputs[0])]) }
+        ) { c in
             let (x, y) = (c.inputs[0], c.inputs[1])
             return [c.needsGradient(0) ? try (c.cotangent * y).summed(toShape: x.shape) : nil,
                     c.needsGradient(1) ? try (c.cotangent * x).summed(toShape: y.shape) : nil]
@@ -30,7 +39,10 @@ extension Tensor {
     }
 
     public static func / (lhs: Tensor, rhs: Tensor) throws -> Tensor {
-        record("divide", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_DIV, rhs, name: "divide")) { c in
+        record(
+            "divide", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_DIV, rhs, name: "divide"),
+            tangent: { c in try c.linearCombination([(0, c.inputs[1].reciprocal()), (1, -(c.output / c.inputs[1]))]) }
+        ) { c in
             let (x, y) = (c.inputs[0], c.inputs[1])
             return [c.needsGradient(0) ? try (c.cotangent / y).summed(toShape: x.shape) : nil,
                     c.needsGradient(1) ? try (-(c.cotangent * c.output) / y).summed(toShape: y.shape) : nil]
@@ -38,14 +50,20 @@ extension Tensor {
     }
 
     public static prefix func - (operand: Tensor) -> Tensor {
-        record("negate", inputs: [operand], output: operand.rawUnary(SADDLE_NEG)) { c in [-c.cotangent] }
+        record(
+            "negate", inputs: [operand], output: operand.rawUnary(SADDLE_NEG),
+            tangent: { c in try c.linearCombination([(0, Tensor(-1, dtype: c.output.dtype))]) }
+        ) { c in [-c.cotangent] }
     }
 
     // MARK: Scalar operands
 
     /// `scale * x + shift`, differentiable in `x`.
     public func affine(scale: Double, shift: Double) -> Tensor {
-        Tensor.record("affine", inputs: [self], output: rawAffine(scale: scale, shift: shift)) { c in
+        Tensor.record(
+            "affine", inputs: [self], output: rawAffine(scale: scale, shift: shift),
+            tangent: { c in try c.linearCombination([(0, Tensor(scale, dtype: c.output.dtype))]) }
+        ) { c in
             [c.cotangent * scale]
         }
     }
@@ -70,7 +88,13 @@ extension Tensor {
 /// goes to `a`.
 /// - Throws: `TensorError` when shapes do not broadcast or dtypes differ.
 public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    Tensor.record("maximum", inputs: [a, b], output: try a.rawBinary(SADDLE_MAX, b, name: "maximum")) { c in
+    Tensor.record(
+        "maximum", inputs: [a, b], output: try a.rawBinary(SADDLE_MAX, b, name: "maximum"),
+        tangent: { c in
+            let first = try c.inputs[0].rawBinary(SADDLE_GE_MASK_FIRST, c.inputs[1], name: "maximum")
+            return try c.linearCombination([(0, first), (1, 1 - first)])
+        }
+    ) { c in
         let (x, y) = (c.inputs[0], c.inputs[1])
         let first = try x.detached.rawBinary(SADDLE_GE_MASK_FIRST, y.detached, name: "maximum")
         return [c.needsGradient(0) ? try (c.cotangent * first).summed(toShape: x.shape) : nil,
@@ -82,7 +106,13 @@ public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 /// goes to `a`.
 /// - Throws: `TensorError` when shapes do not broadcast or dtypes differ.
 public func minimum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    Tensor.record("minimum", inputs: [a, b], output: try a.rawBinary(SADDLE_MIN, b, name: "minimum")) { c in
+    Tensor.record(
+        "minimum", inputs: [a, b], output: try a.rawBinary(SADDLE_MIN, b, name: "minimum"),
+        tangent: { c in
+            let first = try c.inputs[1].rawBinary(SADDLE_GE_MASK_FIRST, c.inputs[0], name: "minimum")
+            return try c.linearCombination([(0, first), (1, 1 - first)])
+        }
+    ) { c in
         let (x, y) = (c.inputs[0], c.inputs[1])
         let first = try y.detached.rawBinary(SADDLE_GE_MASK_FIRST, x.detached, name: "minimum")
         return [c.needsGradient(0) ? try (c.cotangent * first).summed(toShape: x.shape) : nil,
@@ -94,7 +124,13 @@ public func minimum(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 /// the exponent is `out * log(base)`, defined for positive bases.
 /// - Throws: `TensorError` when shapes do not broadcast or dtypes differ.
 public func pow(_ base: Tensor, _ exponent: Tensor) throws -> Tensor {
-    Tensor.record("pow", inputs: [base, exponent], output: try base.rawBinary(SADDLE_POW, exponent, name: "pow")) { c in
+    Tensor.record(
+        "pow", inputs: [base, exponent], output: try base.rawBinary(SADDLE_POW, exponent, name: "pow"),
+        tangent: { c in
+            let (x, p) = (c.inputs[0], c.inputs[1])
+            return try c.linearCombination([(0, try p * pow(x, p - 1)), (1, try c.output * log(x))])
+        }
+    ) { c in
         let (x, p) = (c.inputs[0], c.inputs[1])
         return [c.needsGradient(0) ? try (c.cotangent * p * pow(x, p - 1)).summed(toShape: x.shape) : nil,
                 c.needsGradient(1) ? try (c.cotangent * c.output * log(x)).summed(toShape: p.shape) : nil]
@@ -108,7 +144,10 @@ public func pow(_ base: Tensor, _ exponent: Double) -> Tensor {
     let power = Tensor(exponent, dtype: base.dtype)
     // Same dtype and a scalar exponent: broadcasting cannot fail.
     let output = (try? base.rawBinary(SADDLE_POW, power, name: "pow")) ?? base
-    return Tensor.record("pow", inputs: [base], output: output) { c in
+    return Tensor.record(
+        "pow", inputs: [base], output: output,
+        tangent: { c in try c.linearCombination([(0, pow(c.inputs[0], exponent - 1) * exponent)]) }
+    ) { c in
         [try c.cotangent * pow(c.inputs[0], exponent - 1) * exponent]
     }
 }

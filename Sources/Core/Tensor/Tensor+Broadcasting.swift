@@ -185,7 +185,10 @@ extension Tensor {
     /// - Throws: `TensorError.shapeMismatch` when the shapes do not broadcast to `shape`.
     public func broadcasted(to shape: [Int]) throws -> Tensor {
         let source = self.shape
-        return Tensor.record("broadcasted(to:)", inputs: [self], output: try rawBroadcast(to: shape)) { context in
+        return Tensor.record(
+            "broadcasted(to:)", inputs: [self], output: try rawBroadcast(to: shape),
+            tangent: { c in try c.linearCombination([(0, nil)]) }
+        ) { context in
             [try context.cotangent.summed(toShape: source)]
         }
     }
@@ -199,7 +202,14 @@ extension Tensor {
                 op: "summed(toShape:)", shapes: [self.shape, shape], reason: "the target does not broadcast to the source")
         }
         let source = self.shape
-        return Tensor.record("summed(toShape:)", inputs: [self], output: rawSummed(toShape: shape)) { context in
+        return Tensor.record(
+            "summed(toShape:)", inputs: [self], output: rawSummed(toShape: shape),
+            tangent: { c in
+                guard let t = c.tangents[0] else { return nil }
+                let lifted = [c.directions] + [Int](repeating: 1, count: source.count - shape.count) + shape
+                return try t.summed(toShape: lifted).reshaped(to: [c.directions] + shape)
+            }
+        ) { context in
             [try context.cotangent.broadcasted(to: source)]
         }
     }

@@ -48,7 +48,10 @@ extension Tensor {
             out.setScalar(mine.scalar(at: i), at: i)
         }
         let (a, b) = (shape, other.shape)
-        return Tensor.record("replacing(where:with:)", inputs: [self, other], output: out) { c in
+        return Tensor.record(
+            "replacing(where:with:)", inputs: [self, other], output: out,
+            tangent: { c in try c.linearCombination([(0, keep), (1, 1 - keep)]) }
+        ) { c in
             [c.needsGradient(0) ? try (c.cotangent * keep).summed(toShape: a) : nil,
              c.needsGradient(1) ? try (c.cotangent * (1 - keep)).summed(toShape: b) : nil]
         }

@@ -80,7 +80,10 @@ extension Tensor {
         case .float32: saddle_convert_f64_f32(pointer(Double.self), out.pointer(Float.self), Int64(count))
         }
         let source = self.dtype
-        out = Tensor.record("converted", inputs: [self], output: out) { context in
+        out = Tensor.record(
+            "converted", inputs: [self], output: out,
+            tangent: { c in c.tangents[0].map { $0.converted(to: dtype) } }
+        ) { context in
             [context.cotangent.converted(to: source)]
         }
         return out

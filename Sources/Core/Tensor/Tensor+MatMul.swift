@@ -54,7 +54,10 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     }
     var out = Tensor(uninitializedShape: [m, n], dtype: a.dtype)
     try Tensor.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &out, beta: 0)
-    return Tensor.record("matmul", inputs: [a, b], output: out) { c in
+    return Tensor.record(
+        "matmul", inputs: [a, b], output: out,
+        tangent: { c in try matmulTangent(c, transposeA: transposeA, transposeB: transposeB) }
+    ) { c in
         let (x, y, g) = (c.inputs[0], c.inputs[1], c.cotangent)
         var grads: [Tensor?] = [nil, nil]
         switch (transposeA, transposeB) {
@@ -101,10 +104,52 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Ten
     }
     try Tensor.gemm(input, transposeA: false, weight, transposeB: true, into: &out, beta: bias == nil ? 0 : 1)
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
-    return Tensor.record("linear", inputs: inputs, output: out) { c in
+    return Tensor.record("linear", inputs: inputs, output: out, tangent: linearTangent) { c in
         let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [c.needsGradient(0) ? try matmul(g, w) : nil,
                 c.needsGradient(1) ? try matmul(g, x, transposeA: true) : nil]
             + (c.inputs.count == 3 ? [c.needsGradient(2) ? try g.sum(alongAxis: 0) : nil] : [])
     }
+}
+
+/// Batched tangent of op(a) op(b): op(ta) op(b) + op(a) op(tb), one product per term over all
+/// directions at once.
+private func matmulTangent(_ c: TangentContext, transposeA: Bool, transposeB: Bool) throws -> Tensor? {
+    let p = c.directions
+    let (a, b) = (c.inputs[0], c.inputs[1])
+    let (m, n) = (c.output.shape[0], c.output.shape[1])
+    var total: Tensor?
+    if let ta = c.tangents[0] {
+        let left = transposeA ? try ta.permuted([0, 2, 1]) : ta  // [p, m, k]
+        let k = left.shape[2]
+        total = try matmul(left.reshaped(to: [p * m, k]), b, transposeB: transposeB).reshaped(to: [p, m, n])
+    }
+    if let tb = c.tangents[1] {
+        let right = transposeB ? try tb.permuted([0, 2, 1]) : tb  // [p, k, n]
+        let k = right.shape[1]
+        let arranged = try right.permuted([1, 0, 2]).reshaped(to: [k, p * n])
+        let term = try matmul(a, arranged, transposeA: transposeA).reshaped(to: [m, p, n]).permuted([1, 0, 2])
+        total = try total.map { try $0 + term } ?? term
+    }
+    return total
+}
+
+/// Batched tangent of x W^T + b.
+@Sendable private func linearTangent(_ c: TangentContext) throws -> Tensor? {
+    let p = c.directions
+    let (x, w) = (c.inputs[0], c.inputs[1])
+    let (batch, units, features) = (x.shape[0], w.shape[0], w.shape[1])
+    var total: Tensor?
+    if let tx = c.tangents[0] {
+        total = try matmul(tx.reshaped(to: [p * batch, features]), w, transposeB: true).reshaped(to: [p, batch, units])
+    }
+    if let tw = c.tangents[1] {
+        let term = try matmul(x, tw.reshaped(to: [p * units, features]), transposeB: true).reshaped(to: [batch, p, units]).permuted([1, 0, 2])
+        total = try total.map { try $0 + term } ?? term
+    }
+    if c.inputs.count == 3, let tb = c.tangents[2] {
+        let term = try tb.reshaped(to: [p, 1, units])
+        total = try total.map { try $0 + term } ?? term
+    }
+    return try total.map(c.complete)
 }

@@ -38,6 +38,9 @@ extension Tensor {
         var inversion = [Int](repeating: 0, count: rank)
         for (k, axis) in axes.enumerated() { inversion[axis] = k }
         let inverse = inversion
-        return Tensor.record("permuted", inputs: [self], output: out) { c in [try c.cotangent.permuted(inverse)] }
+        return Tensor.record(
+            "permuted", inputs: [self], output: out,
+            tangent: { c in try c.tangents[0].map { try $0.permuted([0] + axes.map { $0 + 1 }) } }
+        ) { c in [try c.cotangent.permuted(inverse)] }
     }
 }

@@ -71,7 +71,10 @@ extension Tensor {
         case .float64: total = saddle_sum_f64(pointer(Double.self), Int64(count))
         }
         let source = shape
-        return Tensor.record("sum", inputs: [self], output: Tensor(total, dtype: dtype)) { c in
+        return Tensor.record(
+            "sum", inputs: [self], output: Tensor(total, dtype: dtype),
+            tangent: { c in try c.tangents[0].map { try $0.reshaped(to: [c.directions, -1]).sum(alongAxis: 1) } }
+        ) { c in
             [try c.cotangent.broadcasted(to: source)]
         }
     }
@@ -82,7 +85,10 @@ extension Tensor {
         let axis = try normalized(axis: axis, op: "sum(alongAxis:)")
         let source = shape
         let kept = reducedShape(axis, keepingAxis: true)
-        return Tensor.record("sum(alongAxis:)", inputs: [self], output: rawSum(axis: axis, keepingAxis: keepingAxis)) { c in
+        return Tensor.record(
+            "sum(alongAxis:)", inputs: [self], output: rawSum(axis: axis, keepingAxis: keepingAxis),
+            tangent: { c in try c.tangents[0].map { try $0.sum(alongAxis: axis + 1, keepingAxis: keepingAxis) } }
+        ) { c in
             [try c.cotangent.reshaped(to: kept).broadcasted(to: source)]
         }
     }
@@ -128,15 +134,21 @@ extension Tensor {
         let source = shape
         let kept = reducedShape(axis, keepingAxis: true)
         let dtype = self.dtype
-        return Tensor.record("max(alongAxis:)", inputs: [self], output: values) { c in
-            // A constant mask selecting each slice's argmax, times the broadcast cotangent.
+        // A constant mask selecting each slice's first maximum.
+        let mask: @Sendable () -> Tensor = {
             var mask = Tensor.zeros(source, dtype: dtype)
             for o in 0..<outer {
                 for j in 0..<inner {
                     mask.setScalar(1, at: (o * n + Int(indices[o * inner + j])) * inner + j)
                 }
             }
-            return [try c.cotangent.reshaped(to: kept).broadcasted(to: source) * mask]
+            return mask
+        }
+        return Tensor.record(
+            "max(alongAxis:)", inputs: [self], output: values,
+            tangent: { c in try c.tangents[0].map { try ($0 * mask()).sum(alongAxis: axis + 1, keepingAxis: keepingAxis) } }
+        ) { c in
+            [try c.cotangent.reshaped(to: kept).broadcasted(to: source) * mask()]
         }
     }
 

@@ -22,7 +22,11 @@ extension Tensor {
         }
         if target == shape { return self }
         let source = shape
-        return Tensor.record("reshaped(to:)", inputs: [self], output: viewed(as: target)) { c in
+        let finalShape = target
+        return Tensor.record(
+            "reshaped(to:)", inputs: [self], output: viewed(as: finalShape),
+            tangent: { c in try c.tangents[0].map { try $0.reshaped(to: [c.directions] + finalShape) } }
+        ) { c in
             [try c.cotangent.reshaped(to: source)]
         }
     }
@@ -39,7 +43,10 @@ extension Tensor {
         case .float32: saddle_transpose_f32(pointer(Float.self), Int64(shape[0]), Int64(shape[1]), out.pointer(Float.self))
         case .float64: saddle_transpose_f64(pointer(Double.self), Int64(shape[0]), Int64(shape[1]), out.pointer(Double.self))
         }
-        return Tensor.record("transposed", inputs: [self], output: out) { c in [try c.cotangent.transposed()] }
+        return Tensor.record(
+            "transposed", inputs: [self], output: out,
+            tangent: { c in try c.tangents[0].map { try $0.permuted([0, 2, 1]) } }
+        ) { c in [try c.cotangent.transposed()] }
     }
 
     /// The rows `range` along the first axis: a view sharing storage.
@@ -70,7 +77,10 @@ extension Tensor {
                 from: [(self, range.lowerBound, range.count)], axis: axis, outShape: outShape)
         }
         let extent = shape[axis]
-        return Tensor.record("narrowed", inputs: [self], output: output) { c in
+        return Tensor.record(
+            "narrowed", inputs: [self], output: output,
+            tangent: { c in try c.tangents[0].map { try $0.narrowed(alongAxis: axis + 1, range: range) } }
+        ) { c in
             [try c.cotangent.padded(alongAxis: axis, before: range.lowerBound, after: extent - range.upperBound)]
         }
     }
@@ -89,7 +99,10 @@ extension Tensor {
         let output = Tensor.copyBlocks(
             from: [(zeros, 0, before), (self, 0, shape[axis]), (zeros, 0, after)], axis: axis, outShape: outShape)
         let range = before..<(before + shape[axis])
-        return Tensor.record("padded", inputs: [self], output: output) { c in
+        return Tensor.record(
+            "padded", inputs: [self], output: output,
+            tangent: { c in try c.tangents[0].map { try $0.padded(alongAxis: axis + 1, before: before, after: after) } }
+        ) { c in
             [try c.cotangent.narrowed(alongAxis: axis, range: range)]
         }
     }
@@ -143,7 +156,15 @@ extension Tensor {
         outShape[axis] = tensors.map { $0.shape[axis] }.reduce(0, +)
         let output = copyBlocks(from: tensors.map { ($0, 0, $0.shape[axis]) }, axis: axis, outShape: outShape)
         let sizes = tensors.map { $0.shape[axis] }
-        return record("concatenating", inputs: tensors, output: output) { c in
+        return record(
+            "concatenating", inputs: tensors, output: output,
+            tangent: { c in
+                let pieces = c.inputs.indices.map { k in
+                    c.tangents[k] ?? Tensor.zeros([c.directions] + c.inputs[k].shape, dtype: c.output.dtype)
+                }
+                return try Tensor.concatenating(pieces, alongAxis: axis + 1)
+            }
+        ) { c in
             var start = 0
             return try sizes.enumerated().map { k, size in
                 defer { start += size }
@@ -182,7 +203,14 @@ extension Tensor {
             (out.address + k * rowBytes).copyMemory(from: address + row * rowBytes, byteCount: rowBytes)
         }
         let rows = shape[0]
-        return Tensor.record("gatheringRows", inputs: [self], output: out) { c in
+        return Tensor.record(
+            "gatheringRows", inputs: [self], output: out,
+            tangent: { c in
+                guard let t = c.tangents[0] else { return nil }
+                let swap = [1, 0] + Array(2..<t.rank)
+                return try t.permuted(swap).gatheringRows(indices).permuted(swap)
+            }
+        ) { c in
             [try c.cotangent.scatteringRows(indices, rowCount: rows)]
         }
     }
@@ -205,7 +233,14 @@ extension Tensor {
             var target = Tensor(storage: out.storage, offset: row * width, shape: [width])
             target.addInPlaceSharing(source)
         }
-        return Tensor.record("scatteringRows", inputs: [self], output: out) { c in
+        return Tensor.record(
+            "scatteringRows", inputs: [self], output: out,
+            tangent: { c in
+                guard let t = c.tangents[0] else { return nil }
+                let swap = [1, 0] + Array(2..<t.rank)
+                return try t.permuted(swap).scatteringRows(indices, rowCount: rowCount).permuted(swap)
+            }
+        ) { c in
             [try c.cotangent.gatheringRows(indices)]
         }
     }

@@ -22,7 +22,13 @@ public func logSoftmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
             return try shifted - log(try exp(shifted).sum(alongAxis: axis, keepingAxis: true))
         }
     }
-    return Tensor.record("logSoftmax", inputs: [x], output: output) { c in
+    return Tensor.record(
+        "logSoftmax", inputs: [x], output: output,
+        tangent: { c in
+            guard let t = c.tangents[0] else { return nil }
+            return try t - (t * exp(c.output)).sum(alongAxis: axis + 1, keepingAxis: true)
+        }
+    ) { c in
         let total = try c.cotangent.sum(alongAxis: axis, keepingAxis: true)
         return [try c.cotangent - exp(c.output) * total]
     }
@@ -45,7 +51,13 @@ public func softmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     } else {
         output = exp(try logSoftmax(x.detached, alongAxis: axis))
     }
-    return Tensor.record("softmax", inputs: [x], output: output) { c in
+    return Tensor.record(
+        "softmax", inputs: [x], output: output,
+        tangent: { c in
+            guard let t = c.tangents[0] else { return nil }
+            return try c.output * (t - (t * c.output).sum(alongAxis: axis + 1, keepingAxis: true))
+        }
+    ) { c in
         let y = c.output
         let weighted = try (c.cotangent * y).sum(alongAxis: axis, keepingAxis: true)
         return [try y * (c.cotangent - weighted)]
@@ -94,7 +106,13 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) throws -> Tensor
     let loss = Tensor(total / Double(rows), dtype: logits.dtype)
     let saved = probabilities
     let target = try oneHot(indices.map(Int.init), classCount: cols, dtype: logits.dtype)
-    return Tensor.record("softmaxCrossEntropy", inputs: [logits], output: loss) { c in
+    return Tensor.record(
+        "softmaxCrossEntropy", inputs: [logits], output: loss,
+        tangent: { c in
+            guard let t = c.tangents[0] else { return nil }
+            return try (t * (saved - target)).reshaped(to: [c.directions, -1]).sum(alongAxis: 1) * (1 / Double(rows))
+        }
+    ) { c in
         let scale = try c.cotangent * (1 / Double(rows))
         if c.isCreatingGraph {
             return [try (softmax(c.inputs[0]) - target) * scale]
