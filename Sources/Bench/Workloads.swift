@@ -87,3 +87,25 @@ func lstmStepMilliseconds(steps: Int, repeats: Int) throws -> Double {
     let labels = Tensor((0..<128).map { _ in Float(generator.next() % 10) })
     return try stepMilliseconds(model, input: x, labels: labels, steps: steps, repeats: repeats)
 }
+
+/// Lanczos for the 10 largest and 10 smallest Hessian eigenvalues of the 64-256-256-10 MLP's
+/// loss on one batch of 128 (Float64): time, steps and the estimates.
+func lanczosReport() throws -> [(String, Any)] {
+    var generator = RandomGenerator(seed: 2)
+    let model = try mlp([64, 256, 256, 10], using: &generator)
+    let (x, y) = classificationBatch(128, features: 64, classes: 10, using: &generator)
+    let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: x, target: y)
+    let curvature = try Curvature(objective)
+    let theta = try curvature.flatPoint()
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = try Lanczos.extremeEigenvalues(dimension: curvature.dimension, count: 10, maximumSteps: 300, tolerance: 1e-6) {
+        try curvature.hessianVectorProduct($0, at: theta)
+    }
+    let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    return [
+        ("lanczos_mlp_64_256_256_10_b128_10_extremes_ms", milliseconds), ("lanczos_steps", result.steps),
+        ("lanczos_converged", result.converged ? "yes" : "no"), ("lanczos_parameters", curvature.dimension),
+        ("lanczos_largest", result.largest.map { String(format: "%.6g", $0) }.joined(separator: " ")),
+        ("lanczos_smallest", result.smallest.map { String(format: "%.6g", $0) }.joined(separator: " ")),
+    ]
+}

@@ -134,6 +134,7 @@ func main() throws {
         results.append(("hessian_tiny_params", layout.scalarCount))
     }
     if let plugin = options.plugin { results += try pluginOverhead(plugin: plugin, repeats: repeats) }
+    if options.only?.contains("lanczos") == true { results += try lanczosReport() }
     results.append(("threads", threads))
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))
