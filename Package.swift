@@ -18,6 +18,7 @@ let package = Package(
         .target(name: "SaddleCore", dependencies: ["CSaddleCore"], path: "Sources/Core"),
         .target(name: "SaddleLayers", dependencies: ["SaddleCore"], path: "Sources/Layers"),
         .target(name: "SaddleOptimizers", dependencies: ["SaddleCore"], path: "Sources/Optimizers"),
+        .target(name: "SaddleTransforms", dependencies: ["SaddleCore"], path: "Sources/Transforms"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "SaddleData", dependencies: ["SaddleCore", "CZlib"], path: "Sources/Data"),
         .target(
@@ -31,13 +32,15 @@ let package = Package(
         .target(
             name: "SaddleRegistry",
             dependencies: [
-                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining", "CSaddlePluginABI",
-                "CSaddlePluginHost",
+                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining",
+                "CSaddlePluginABI", "CSaddlePluginHost",
             ],
             path: "Sources/Registry"),
         .target(
             name: "Saddle",
-            dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData", "SaddleTraining", "SaddleRegistry"],
+            dependencies: [
+                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
+            ],
             path: "Sources/Saddle"),
         .executableTarget(
             name: "SaddleCLI",
@@ -65,5 +68,8 @@ let package = Package(
         .testTarget(
             name: "SaddleRegistryTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/RegistryTests"),
+        .testTarget(
+            name: "SaddleTransformsTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/TransformsTests"),
     ]
 )

@@ -72,7 +72,7 @@ extension Run {
         let data = try run.loadData()
         let model: any Layer
         do {
-            model = try run.buildModel(inputShape: data.training.exampleShape).loading(checkpoint.tensors)
+            model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
         } catch let error as ModelError {
             throw CheckpointError.model(file: url.path, error)
         }

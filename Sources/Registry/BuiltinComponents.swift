@@ -7,7 +7,7 @@ import SaddleOptimizers
 /// Every built-in component.
 func builtinEntries() -> [ComponentEntry] {
     builtinLayerEntries() + builtinLossEntries() + builtinOptimizerEntries() + builtinNewtonEntries() + builtinScheduleEntries()
-        + builtinDatasetEntries()
+        + builtinDatasetEntries() + builtinTransformEntries()
 }
 
 func builtinLossEntries() -> [ComponentEntry] {

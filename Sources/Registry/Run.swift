@@ -24,13 +24,26 @@ public struct Run {
     /// Continues from a checkpoint written by a run of the same configuration.
     /// - Throws: `CheckpointError` or `TrainingError` when it does not fit.
     public mutating func resume(from url: URL) throws {
-        try trainer.resume(from: try Checkpoint.read(from: url), file: url.path)
+        let checkpoint = try Checkpoint.read(from: url)
+        // A transformed model: rebuild its structure by replaying the recorded transforms.
+        if checkpoint.metadata["transforms"] != nil {
+            trainer.replaceModel(try Run.model(for: checkpoint, configuration: configuration, data: data), pathMap: [])
+        }
+        try trainer.resume(from: checkpoint, file: url.path)
     }
 
-    /// Trains to the configured number of epochs.
+    /// Trains to the configured number of epochs, applying the configured transforms at the
+    /// end of their epochs.
     @discardableResult
     public mutating func train(callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
-        try trainer.fit(training: data.training, validation: data.heldOut, callbacks: callbacks)
+        var all = callbacks
+        if !configuration.transforms.isEmpty {
+            all.insert(
+                ScheduledTransforms(
+                    transforms: configuration.transforms, probe: try Run.probe(data), registry: configuration.registry, seed: configuration.seed),
+                at: 0)
+        }
+        return try trainer.fit(training: data.training, validation: data.heldOut, callbacks: all)
     }
 
     /// The run file embedded in a checkpoint.
@@ -55,7 +68,7 @@ public struct Run {
             run.data = data
         }
         let splits = try run.loadData()
-        let model = try run.buildModel(inputShape: splits.heldOut.exampleShape)
+        let model = try Run.model(for: checkpoint, configuration: run, data: splits)
         let loaded: any Layer
         do {
             loaded = try model.loading(checkpoint.tensors)

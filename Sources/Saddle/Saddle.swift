@@ -5,3 +5,4 @@
 @_exported import SaddleData
 @_exported import SaddleTraining
 @_exported import SaddleRegistry
+@_exported import SaddleTransforms

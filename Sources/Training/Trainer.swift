@@ -142,6 +142,9 @@ public struct Trainer {
     public private(set) var bestValidationAccuracy: Double?
     /// The last checkpoint written, if any.
     public private(set) var lastCheckpoint: URL?
+    /// The transforms applied to the model so far, one JSON object each, in order (stored in
+    /// checkpoints so that the model's history can be replayed).
+    public var appliedTransforms: [String] = []
     private var stopRequested = false
 
     public init(model: any Layer, loss: any Loss, optimizer: any Optimizer, options: TrainingOptions) {
@@ -296,6 +299,7 @@ public struct Trainer {
             "history": history.map(\.json).joined(separator: "\n"),
         ]
         if let best = bestValidationAccuracy { metadata["best_validation_accuracy"] = "\(best)" }
+        if !appliedTransforms.isEmpty { metadata["transforms"] = appliedTransforms.joined(separator: "\n") }
         return Checkpoint(
             tensors: parameters.merging(buffers), optimizerState: optimizer.state, epoch: epoch, step: step,
             randomState: random.state, configuration: options.configuration, metadata: metadata)
@@ -325,6 +329,7 @@ public struct Trainer {
         if let state = checkpoint.randomState { random = try RandomGenerator(state: state) }
         history = (checkpoint.metadata["history"] ?? "").split(separator: "\n").compactMap { EpochMetrics(json: String($0)) }
         bestValidationAccuracy = checkpoint.metadata["best_validation_accuracy"].flatMap(Double.init)
+        appliedTransforms = (checkpoint.metadata["transforms"] ?? "").split(separator: "\n").map(String.init)
     }
 
     private mutating func writeCheckpoints(after metrics: EpochMetrics) throws {

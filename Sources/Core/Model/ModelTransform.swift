@@ -27,6 +27,23 @@ public struct TransformReport: Sendable {
     }
 }
 
+/// What a transform may use besides the model.
+public struct TransformContext {
+    /// Randomness (unit mappings, noise, fresh weights).
+    public var generator: RandomGenerator
+    /// A batch of model inputs: data statistics for new BatchNorm layers, and the probe on
+    /// which the report measures max |f_new(x) - f_old(x)|.
+    public var probe: Tensor?
+    /// Builds the container and normalization layers some transforms insert.
+    public var factory: (any TransformLayerFactory)?
+
+    public init(generator: RandomGenerator, probe: Tensor? = nil, factory: (any TransformLayerFactory)? = nil) {
+        self.generator = generator
+        self.probe = probe
+        self.factory = factory
+    }
+}
+
 /// A model-to-model map (Net2WiderNet, Net2DeeperNet, residual or BatchNorm insertion).
 /// Transforms never mutate their input; they return a new model and a report.
 public protocol ModelTransform: Sendable {
@@ -34,6 +51,6 @@ public protocol ModelTransform: Sendable {
     var name: String { get }
 
     /// The transformed model and what changed.
-    /// - Throws: when the transform does not apply to this model.
-    func apply(to model: any Layer, using generator: inout RandomGenerator) throws -> (model: any Layer, report: TransformReport)
+    /// - Throws: when the transform does not apply to this model (an error saying why).
+    func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport)
 }

@@ -1,0 +1,49 @@
+import SaddleCore
+
+extension Maxout: OutputWidening, InputWidening, IdentityInitializable {
+    public var outputUnits: Int { units }
+    public var inputFeatures: Int { inputSize }
+
+    /// The weight rows of `unitMapping`'s units, all pieces of each.
+    private func rows(for unitMapping: [Int]) -> [Int] {
+        unitMapping.flatMap { unit in (0..<pieces).map { unit * pieces + $0 } }
+    }
+
+    public func wideningOutputs(to mapping: [Int], noise: Double, using generator: inout RandomGenerator) throws -> Maxout {
+        _ = try Replication.counts(mapping, units: units)
+        let indices = rows(for: mapping)
+        let grown = try Replication.addingNoise(weight.gatheringRows(indices), toRowsFrom: units * pieces, scale: noise, using: &generator)
+        return try Maxout(weight: grown, bias: bias.gatheringRows(indices).detached, pieces: pieces, initializer: initializer)
+    }
+
+    public func paddingOutputs(by count: Int, using generator: inout RandomGenerator) throws -> Maxout {
+        let fresh = try Maxout(inputSize: inputSize, units: count, pieces: pieces, initializer: initializer, dtype: weight.dtype, using: &generator)
+        return try Maxout(
+            weight: Tensor.concatenating([weight, fresh.weight], alongAxis: 0).detached,
+            bias: Tensor.concatenating([bias, fresh.bias], alongAxis: 0).detached, pieces: pieces, initializer: initializer)
+    }
+
+    public func wideningInputs(to mapping: [Int], counts: [Int]) throws -> Maxout {
+        try Maxout(weight: Replication.dividedColumns(weight, mapping: mapping, counts: counts), bias: bias, pieces: pieces, initializer: initializer)
+    }
+
+    public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Maxout {
+        let fresh = try initializer.make([units * pieces, count], dtype: weight.dtype, using: &generator)
+        return try Maxout(weight: Tensor.concatenating([weight, fresh], alongAxis: 1).detached, bias: bias, pieces: pieces, initializer: initializer)
+    }
+
+    /// Every piece the identity: max(x, ..., x) = x.
+    public func identityLayer() throws -> any Layer {
+        let identity = Replication.identity(units, dtype: weight.dtype)
+        let stacked = try identity.gatheringRows(rows(for: Array(0..<units)).map { $0 / pieces })
+        return try Maxout(weight: stacked, bias: .zeros([units * pieces], dtype: weight.dtype), pieces: pieces, initializer: initializer)
+    }
+
+    public func zeroLayer() throws -> any Layer {
+        try Maxout(weight: .zeros([units * pieces, units], dtype: weight.dtype), bias: .zeros([units * pieces], dtype: weight.dtype), pieces: pieces, initializer: initializer)
+    }
+
+    public func randomLayer(using generator: inout RandomGenerator) throws -> any Layer {
+        try Maxout(inputSize: units, units: units, pieces: pieces, initializer: initializer, dtype: weight.dtype, using: &generator)
+    }
+}

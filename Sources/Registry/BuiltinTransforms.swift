@@ -1,0 +1,189 @@
+import Foundation
+import SaddleCore
+import SaddleLayers
+import SaddleTraining
+import SaddleTransforms
+
+/// The layers transforms insert, built from Saddle's layer types.
+public struct BuiltinLayerFactory: TransformLayerFactory {
+    public init() {}
+
+    public func residual(branch: [any Layer]) throws -> any Layer {
+        Residual(Sequential(branch))
+    }
+
+    public func identityBatchNorm(mean: Tensor, variance: Tensor) throws -> any Layer {
+        let epsilon = 1e-5
+        return try BatchNorm(
+            weight: sqrt(variance + epsilon).detached, bias: mean.detached, runningMean: mean.detached, runningVariance: variance.detached,
+            momentum: 0.1, epsilon: epsilon)
+    }
+}
+
+private let layerPathSpec = ParameterSpec("layer", .string, "path of the layer, as in parameter paths (\"0\", \"3.branch.1\")")
+
+func builtinTransformEntries() -> [ComponentEntry] {
+    let units = ParameterSpec("units", .integer(2...maximumUnits), "the new number of units")
+    return [
+        ComponentEntry(
+            kind: .transform, name: "net2wider", summary: "widen a layer by replicating units (Net2WiderNet; function-preserving)",
+            parameters: [layerPathSpec, units, ParameterSpec("noise", .number(0...10, exclusiveMinimum: false), default: .number(0), "symmetry-breaking noise, relative to the weights' standard deviation")],
+            factory: .transform { args in Net2WiderNet(layer: args.string("layer"), units: args.int("units"), noise: args.double("noise")) }),
+        ComponentEntry(
+            kind: .transform, name: "random_pad", summary: "widen a layer with freshly initialized units (baseline for net2wider)",
+            parameters: [layerPathSpec, units],
+            factory: .transform { args in RandomPadWidening(layer: args.string("layer"), units: args.int("units")) }),
+        ComponentEntry(
+            kind: .transform, name: "net2deeper", summary: "insert an identity-initialized layer after a layer (Net2DeeperNet; function-preserving)",
+            parameters: [
+                layerPathSpec,
+                ParameterSpec("batchnorm", .boolean, default: .bool(false), "add a BatchNorm set from data statistics (identity in inference mode)"),
+                ParameterSpec("force", .boolean, default: .bool(false), "insert even after a non-idempotent activation (tanh, sigmoid)"),
+            ],
+            factory: .transform { args in Net2DeeperNet(layer: args.string("layer"), batchNorm: args.bool("batchnorm"), force: args.bool("force")) }),
+        ComponentEntry(
+            kind: .transform, name: "random_deeper", summary: "insert a randomly initialized layer after a layer (baseline for net2deeper)",
+            parameters: [layerPathSpec],
+            factory: .transform { args in RandomDeeper(layer: args.string("layer")) }),
+        ComponentEntry(
+            kind: .transform, name: "insert_residual", summary: "insert a residual block whose branch starts at zero (function-preserving)",
+            parameters: [layerPathSpec],
+            factory: .transform { args in ResidualInsertion(layer: args.string("layer")) }),
+        ComponentEntry(
+            kind: .transform, name: "insert_batchnorm", summary: "insert a BatchNorm after a layer, the identity in inference mode",
+            parameters: [layerPathSpec],
+            factory: .transform { args in BatchNormInsertion(layer: args.string("layer")) }),
+    ]
+}
+
+extension Registry {
+    /// The transform a configuration names.
+    /// - Throws: `ConfigurationError` at `path`.
+    public func buildTransform(_ value: JSONValue, at path: JSONPath) throws -> any ModelTransform {
+        try build(.transform, value, at: path) { factory, args -> (any ModelTransform)? in
+            guard case .transform(let make) = factory else { return nil }
+            return try make(args)
+        }
+    }
+}
+
+/// A transform as recorded in checkpoints: its configuration plus the seed it ran with.
+public struct TransformRecord: Sendable {
+    public var configuration: JSONValue
+    public var seed: UInt64
+    public var epoch: Int?
+
+    /// One line of the checkpoint's "transforms" metadata.
+    public var line: String {
+        guard case .object(let members) = configuration else { return configuration.description }
+        var fields = members
+        fields.append(("seed", .number(Double(seed))))
+        if let epoch { fields.insert(("at_epoch", .number(Double(epoch))), at: 0) }
+        return JSONValue.object(fields).description
+    }
+
+    /// Parses a line written by `line`.
+    /// - Throws: `ConfigurationError` for malformed lines.
+    public init(line: String) throws {
+        let value = try JSONParser.parse(Array(line.utf8))
+        guard case .object(let members) = value, case .number(let seed)? = value["seed"] else {
+            throw ConfigurationError(path: "transforms", message: "malformed transform record \(line.prefix(80))")
+        }
+        configuration = .object(members.filter { $0.0 != "seed" && $0.0 != "at_epoch" })
+        self.seed = UInt64(seed)
+        if case .number(let epoch)? = value["at_epoch"] { self.epoch = Int(epoch) }
+    }
+
+    public init(configuration: JSONValue, seed: UInt64, epoch: Int?) {
+        self.configuration = configuration
+        self.seed = seed
+        self.epoch = epoch
+    }
+}
+
+/// Applies a configured transform to a model with the run's probe batch and the built-in
+/// factory, deterministically from `seed`.
+func applyTransform(
+    _ record: TransformRecord, to model: any Layer, probe: Tensor, registry: Registry
+) throws -> (model: any Layer, report: TransformReport) {
+    let transform = try registry.buildTransform(record.configuration, at: JSONPath().appending("transforms"))
+    var context = TransformContext(generator: RandomGenerator(seed: record.seed), probe: probe, factory: BuiltinLayerFactory())
+    return try transform.apply(to: model, context: &context)
+}
+
+/// Applies the run's scheduled transforms at the end of their epochs, keeping the optimizer
+/// state of surviving parameters.
+struct ScheduledTransforms: TrainingCallback {
+    let transforms: [ScheduledTransform]
+    let probe: Tensor
+    let registry: Registry
+    let seed: UInt64
+
+    func epochEnded(_ metrics: EpochMetrics, trainer: inout Trainer) throws {
+        for (index, scheduled) in transforms.enumerated() where scheduled.atEpoch == metrics.epoch {
+            let record = TransformRecord(configuration: scheduled.configuration, seed: seed &+ UInt64(1000 * metrics.epoch + index), epoch: metrics.epoch)
+            let (model, report) = try applyTransform(record, to: try trainer.currentModel(), probe: probe, registry: registry)
+            trainer.replaceModel(model, pathMap: report.pathMap)
+            trainer.appliedTransforms.append(record.line)
+            let deviation = report.maxDeviation.map { String(format: "%.3g", $0) } ?? "n/a"
+            FileHandle.standardError.write(Data("applied \(record.configuration) after epoch \(metrics.epoch): max |f_new - f_old| = \(deviation)\n".utf8))
+        }
+    }
+}
+
+extension Run {
+    /// The probe batch transforms use: the first examples of the training data.
+    static func probe(_ data: DataSplits) throws -> Tensor {
+        try data.training.features.rows(0..<Swift.min(256, data.training.count))
+    }
+
+    /// The configured model with the transforms recorded in `checkpoint` replayed, ready to
+    /// receive the checkpoint's tensors.
+    static func model(for checkpoint: Checkpoint, configuration: RunConfiguration, data: DataSplits) throws -> any Layer {
+        var model = try configuration.buildModel(inputShape: data.training.exampleShape)
+        for line in (checkpoint.metadata["transforms"] ?? "").split(separator: "\n") {
+            model = try applyTransform(try TransformRecord(line: String(line)), to: model, probe: probe(data), registry: configuration.registry).model
+        }
+        return model
+    }
+}
+
+extension Run {
+    /// Applies the transform `spec` to a checkpoint's model and writes the result as a new
+    /// checkpoint at `output` (atomically): the transformed tensors, the optimizer state of
+    /// surviving parameters (remapped by the report's path map; resized ones dropped), and the
+    /// transform appended to the recorded history.
+    /// - Throws: configuration, checkpoint and transform errors, each naming what is wrong.
+    @discardableResult
+    public static func transform(
+        checkpoint url: URL, spec: JSONValue, output: URL, seed: UInt64 = 0, configuration: RunConfiguration? = nil, registry: Registry
+    ) throws -> TransformReport {
+        let checkpoint = try Checkpoint.read(from: url)
+        let run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
+        let data = try run.loadData()
+        let model: any Layer
+        do {
+            model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
+        } catch let error as ModelError {
+            throw CheckpointError.model(file: url.path, error)
+        }
+        let record = TransformRecord(configuration: spec, seed: seed, epoch: nil)
+        let (transformed, report) = try applyTransform(record, to: model, probe: try probe(data), registry: run.registry)
+        var state = NamedTensors()
+        let parameters = transformed.parameters
+        for (old, new) in report.pathMap {
+            for (path, tensor) in checkpoint.optimizerState where path.hasPrefix(old + ".") {
+                let slot = path.dropFirst(old.count)
+                if let parameter = parameters[new], tensor.rank == 0 || tensor.shape == parameter.shape { state[new + slot] = tensor }
+            }
+        }
+        var metadata = checkpoint.metadata
+        let history = (metadata["transforms"].map { [$0] } ?? []) + [record.line]
+        metadata["transforms"] = history.joined(separator: "\n")
+        let result = Checkpoint(
+            tensors: transformed.tensors, optimizerState: state, epoch: checkpoint.epoch, step: checkpoint.step,
+            randomState: checkpoint.randomState, configuration: checkpoint.configuration ?? (try? run.json().pretty), metadata: metadata)
+        try result.write(to: output)
+        return report
+    }
+}

@@ -1,0 +1,61 @@
+import SaddleCore
+
+/// Inserts, after the layer at `layer` (and after the activation that follows it), a residual
+/// block x + f(x) whose branch is [a fresh layer of the same kind, a copy of the activation, a
+/// layer of the same kind starting at zero]: f = 0 at first, so the model is unchanged, and the
+/// branch can learn (He et al. 2016).
+public struct ResidualInsertion: ModelTransform {
+    public let name = "insert_residual"
+    public var layer: String
+
+    public init(layer: String) { self.layer = layer }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        let target = try LayerTree.layer(at: layer, in: model)
+        guard let source = target as? any IdentityInitializable else {
+            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give layers of its kind for a residual branch")
+        }
+        guard let factory = context.factory else {
+            throw TransformError.missingInput(transform: name, reason: "a layer factory is needed to build the residual block")
+        }
+        let (parent, index) = try LayerTree.position(of: layer, in: model)
+        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
+        var branch: [any Layer] = [try source.randomLayer(using: &context.generator)]
+        var position = index + 1
+        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
+            branch.append(activation)
+            position += 1
+        }
+        branch.append(try source.zeroLayer())
+        var (updated, report) = try TransformSupport.inserting([try factory.residual(branch: branch)], into: parent, at: position, in: model)
+        report.notes = ["the branch's last layer starts at zero, so the block starts as the identity"]
+        return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
+    }
+}
+
+/// Inserts a BatchNorm right after the layer at `layer`, initialized from the probe batch's
+/// statistics of that layer's outputs so that it is the identity in inference mode
+/// (running statistics = batch statistics, gamma = sqrt(var + eps), beta = mean).
+public struct BatchNormInsertion: ModelTransform {
+    public let name = "insert_batchnorm"
+    public var layer: String
+
+    public init(layer: String) { self.layer = layer }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        guard let probe = context.probe, let factory = context.factory else {
+            throw TransformError.missingInput(transform: name, reason: "a probe batch (for statistics) and a layer factory are needed")
+        }
+        let (parent, index) = try LayerTree.position(of: layer, in: model)
+        let h = try TransformSupport.activations(before: index + 1, in: parent, of: model, probe: probe)
+        guard h.rank == 2 else {
+            throw TransformError.unsupported(path: layer, layer: "\(type(of: try LayerTree.layer(at: layer, in: model)))", reason: "does not output [batch, features]")
+        }
+        let mean = try h.mean(alongAxis: 0)
+        let variance = try (h - mean).squared().mean(alongAxis: 0)
+        var (updated, report) = try TransformSupport.inserting(
+            [try factory.identityBatchNorm(mean: mean, variance: variance)], into: parent, at: index + 1, in: model)
+        report.notes = ["the new BatchNorm is the identity in inference mode only; in training mode it normalizes with batch statistics"]
+        return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
+    }
+}

@@ -1,0 +1,126 @@
+import SaddleCore
+
+/// Paths into a model's container tree: "2" is the third layer of the top-level sequence,
+/// "3.branch.1" the second layer of the branch of a residual block at index 3.
+struct LayerTree {
+    /// Every layer path, depth first.
+    static func paths(in layer: any Layer, prefix: String = "") -> [String] {
+        guard let container = layer as? any LayerContainer else { return [] }
+        return container.children.flatMap { name, child -> [String] in
+            let path = prefix.isEmpty ? name : "\(prefix).\(name)"
+            return [path] + paths(in: child, prefix: path)
+        }
+    }
+
+    /// The layer at `path`.
+    static func layer(at path: String, in model: any Layer) throws -> any Layer {
+        var current = model
+        for component in path.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            guard let container = current as? any LayerContainer, let child = container.children.first(where: { $0.name == component }) else {
+                throw TransformError.unknownLayer(path: path, available: paths(in: model))
+            }
+            current = child.layer
+        }
+        return current
+    }
+
+    /// The model with the container at `path` ("" for the root) rebuilt by `edit`.
+    static func editing(_ path: String, in model: any Layer, _ edit: (any LayerContainer) throws -> any Layer) throws -> any Layer {
+        guard let container = model as? any LayerContainer else {
+            throw TransformError.unknownLayer(path: path, available: paths(in: model))
+        }
+        if path.isEmpty { return try edit(container) }
+        let components = path.split(separator: ".", maxSplits: 1).map(String.init)
+        guard let index = container.children.firstIndex(where: { $0.name == components[0] }) else {
+            throw TransformError.unknownLayer(path: path, available: paths(in: model))
+        }
+        var layers = container.children.map(\.layer)
+        layers[index] = try editing(components.count > 1 ? components[1] : "", in: layers[index], edit)
+        return try container.replacingChildren(layers)
+    }
+
+    /// Splits a layer path into its parent sequence's path and its index there.
+    static func position(of path: String, in model: any Layer) throws -> (parent: String, index: Int) {
+        var components = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let last = components.removeLast()
+        let parent = components.joined(separator: ".")
+        let container = parent.isEmpty ? model : try layer(at: parent, in: model)
+        guard let sequence = container as? any LayerContainer, sequence.isSequence, let index = Int(last),
+            index >= 0, index < sequence.children.count
+        else {
+            throw TransformError.unknownLayer(path: path, available: paths(in: model))
+        }
+        return (parent, index)
+    }
+
+    /// Tensor paths of `layer` under `prefix`.
+    static func tensorPaths(of layer: any Layer, prefix: String) -> [String] {
+        layer.tensors.paths.map { "\(prefix).\($0)" }
+    }
+}
+
+/// Shared by the transforms: inserting layers into a sequence with the path map that results,
+/// and finishing a report with the measured deviation.
+enum TransformSupport {
+    /// The model with `layers` inserted at `index` of the sequence at `parent`, and the report
+    /// of renamed and added tensors.
+    static func inserting(_ layers: [any Layer], into parent: String, at index: Int, in model: any Layer) throws -> (any Layer, TransformReport) {
+        let oldPaths = model.tensors.paths
+        let prefix = parent.isEmpty ? "" : parent + "."
+        let updated = try LayerTree.editing(parent, in: model) { container in
+            var children = container.children.map(\.layer)
+            children.insert(contentsOf: layers, at: index)
+            return try container.replacingChildren(children)
+        }
+        var map: [(old: String, new: String)] = []
+        for path in oldPaths {
+            guard path.hasPrefix(prefix) else {
+                map.append((path, path))
+                continue
+            }
+            let rest = path.dropFirst(prefix.count)
+            let parts = rest.split(separator: ".", maxSplits: 1).map(String.init)
+            if let position = Int(parts[0]), position >= index, parts.count == 2 {
+                map.append((path, "\(prefix)\(position + layers.count).\(parts[1])"))
+            } else {
+                map.append((path, path))
+            }
+        }
+        var added: [String] = []
+        for (offset, layer) in layers.enumerated() {
+            added += LayerTree.tensorPaths(of: layer, prefix: "\(prefix)\(index + offset)")
+        }
+        return (updated, TransformReport(pathMap: map, added: added))
+    }
+
+    /// `report` with max |f_new(probe) - f_old(probe)| (inference mode), when there is a probe.
+    static func measured(_ report: TransformReport, old: any Layer, new: any Layer, probe: Tensor?) throws -> TransformReport {
+        guard let probe else { return report }
+        var result = report
+        let before = try GradientRecording.withoutRecording { try old(probe) }
+        let after = try GradientRecording.withoutRecording { try new(probe) }
+        guard before.shape == after.shape else {
+            result.maxDeviation = .infinity
+            return result
+        }
+        result.maxDeviation = zip(before.doubles, after.doubles).map { Swift.abs($0 - $1) }.max() ?? 0
+        return result
+    }
+
+    /// The activations entering the layer at `index` of the sequence at `parent` for `probe`.
+    static func activations(before index: Int, in parent: String, of model: any Layer, probe: Tensor) throws -> Tensor {
+        let container = parent.isEmpty ? model : try LayerTree.layer(at: parent, in: model)
+        guard let sequence = container as? any LayerContainer else {
+            throw TransformError.unknownLayer(path: parent, available: LayerTree.paths(in: model))
+        }
+        guard parent.isEmpty else {
+            throw TransformError.missingInput(transform: "statistics", reason: "data statistics are available for top-level layers only")
+        }
+        var x = probe
+        var context = ForwardContext(mode: .inference)
+        for child in sequence.children.prefix(index) {
+            x = try GradientRecording.withoutRecording { try child.layer(x, context: &context) }
+        }
+        return x
+    }
+}

@@ -1,0 +1,81 @@
+import SaddleCore
+
+/// Net2DeeperNet (Chen, Goodfellow and Shlens 2016): inserts, after the layer at `layer` (and
+/// after the activation that follows it), a layer of the same kind initialized to the identity,
+/// followed by a copy of that activation. Exact when the activation is idempotent
+/// (phi(phi(v)) = phi(v): ReLU) and for maxout (identical pieces); for sigmoid or tanh it
+/// refuses unless `force`. With `batchNorm`, a BatchNorm set from the probe batch's statistics
+/// (gamma = sqrt(var + eps), beta = mean) follows the new layer: exact in inference mode only.
+public struct Net2DeeperNet: ModelTransform {
+    public let name = "net2deeper"
+    public var layer: String
+    public var batchNorm: Bool
+    public var force: Bool
+
+    public init(layer: String, batchNorm: Bool = false, force: Bool = false) {
+        self.layer = layer
+        self.batchNorm = batchNorm
+        self.force = force
+    }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        let target = try LayerTree.layer(at: layer, in: model)
+        guard let source = target as? any IdentityInitializable else {
+            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give an identity-initialized layer")
+        }
+        let (parent, index) = try LayerTree.position(of: layer, in: model)
+        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
+        var inserted: [any Layer] = [try source.identityLayer()]
+        var position = index + 1
+        var notes: [String] = []
+        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
+            if !activation.isIdempotent && !force {
+                throw TransformError.notFunctionPreserving(
+                    path: layer, activation: "\(type(of: activation))",
+                    reason: "phi(phi(v)) != phi(v), so repeating the activation after an identity layer changes its output")
+            }
+            if !activation.isIdempotent { notes.append("forced after \(type(of: activation)): the function changes") }
+            position += 1
+            inserted.append(activation)
+        }
+        if batchNorm {
+            guard let probe = context.probe, let factory = context.factory else {
+                throw TransformError.missingInput(transform: name, reason: "a BatchNorm layer needs a probe batch for its statistics")
+            }
+            let h = try TransformSupport.activations(before: position, in: parent, of: model, probe: probe)
+            let mean = try h.mean(alongAxis: 0)
+            let variance = try (h - mean).squared().mean(alongAxis: 0)
+            inserted.insert(try factory.identityBatchNorm(mean: mean, variance: variance), at: 1)
+            notes.append("the new BatchNorm is the identity in inference mode only; in training mode it normalizes with batch statistics")
+        }
+        var (updated, report) = try TransformSupport.inserting(inserted, into: parent, at: position, in: model)
+        report.notes = notes
+        return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
+    }
+}
+
+/// The baseline Net2DeeperNet is compared against: the same inserted layer (and activation copy)
+/// initialized at random.
+public struct RandomDeeper: ModelTransform {
+    public let name = "random_deeper"
+    public var layer: String
+
+    public init(layer: String) { self.layer = layer }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        let target = try LayerTree.layer(at: layer, in: model)
+        guard let source = target as? any IdentityInitializable else {
+            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give a layer of its kind")
+        }
+        let (parent, index) = try LayerTree.position(of: layer, in: model)
+        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
+        var inserted: [any Layer] = [try source.randomLayer(using: &context.generator)]
+        var position = index + 1
+        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
+            position += 1
+            inserted.append(activation)
+        }
+        let (updated, report) = try TransformSupport.inserting(inserted, into: parent, at: position, in: model)
+        return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
+    }
+}

@@ -1,0 +1,117 @@
+import SaddleCore
+
+/// Net2WiderNet (Chen, Goodfellow and Shlens 2016): widens the layer at `layer` to `units`
+/// output units without changing the function.
+///
+/// New unit j replicates unit g(j) (g(j) = j for the original units, uniform over them for the
+/// new ones): its incoming weights and bias are copied, never divided. Per-feature layers in
+/// between (BatchNorm: gamma, beta and both running statistics; activations; dropout) follow
+/// g, and the next layer that reads the units divides its incoming weights by the replication
+/// counts. Maxout replicates whole units, LSTM all four gate blocks and its recurrent weights.
+/// `noise` > 0 (opt-in) perturbs the replicas' incoming weights by that fraction of the
+/// weights' standard deviation, breaking the symmetry between them.
+public struct Net2WiderNet: ModelTransform {
+    public let name = "net2wider"
+    public var layer: String
+    public var units: Int
+    public var noise: Double
+
+    public init(layer: String, units: Int, noise: Double = 0) {
+        self.layer = layer
+        self.units = units
+        self.noise = noise
+    }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        try Widening.apply(layer: layer, units: units, to: model, context: &context) { target, current, generator in
+            var mapping = Array(0..<current)
+            for _ in current..<units { mapping.append(Int(generator.next() % UInt64(current))) }
+            return try .replicate(mapping, target.wideningOutputs(to: mapping, noise: noise, using: &generator))
+        }
+    }
+}
+
+/// The "random pad" baseline Net2WiderNet is compared against: the same widening with the new
+/// units' incoming and outgoing weights drawn afresh (the function changes).
+public struct RandomPadWidening: ModelTransform {
+    public let name = "random_pad"
+    public var layer: String
+    public var units: Int
+
+    public init(layer: String, units: Int) {
+        self.layer = layer
+        self.units = units
+    }
+
+    public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        try Widening.apply(layer: layer, units: units, to: model, context: &context) { target, current, generator in
+            .pad(units - current, try target.paddingOutputs(by: units - current, using: &generator))
+        }
+    }
+}
+
+/// The walk both widenings share: widen the layer, carry the change through per-feature layers,
+/// adapt the next reader's inputs.
+enum Widening {
+    enum Plan {
+        /// Replicas following a mapping, and the widened layer.
+        case replicate([Int], any Layer)
+        /// Fresh units appended, and the widened layer.
+        case pad(Int, any Layer)
+    }
+
+    static func apply(
+        layer path: String, units: Int, to model: any Layer, context: inout TransformContext,
+        plan: (any OutputWidening, Int, inout RandomGenerator) throws -> Plan
+    ) throws -> (model: any Layer, report: TransformReport) {
+        let target = try LayerTree.layer(at: path, in: model)
+        guard let widenable = target as? any OutputWidening else {
+            throw TransformError.unsupported(path: path, layer: "\(type(of: target))", reason: "cannot widen its outputs")
+        }
+        let current = widenable.outputUnits
+        guard units > current else { throw TransformError.notWider(path: path, current: current, requested: units) }
+        let (parent, index) = try LayerTree.position(of: path, in: model)
+        let container = try (parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer
+        guard let siblings = container?.children.map(\.layer) else {
+            throw TransformError.unknownLayer(path: path, available: LayerTree.paths(in: model))
+        }
+        var replaced = siblings
+        let decision = try plan(widenable, current, &context.generator)
+        var mapping: [Int]
+        switch decision {
+        case let .replicate(g, widened):
+            mapping = g
+            replaced[index] = widened
+        case let .pad(extra, widened):
+            // Per-feature layers give the new features copies of existing features' state.
+            mapping = Array(0..<current) + (0..<extra).map { _ in Int(context.generator.next() % UInt64(current)) }
+            replaced[index] = widened
+        }
+        let counts = try Replication.counts(mapping, units: current)
+        var reader = index + 1
+        while reader < siblings.count, let passing = siblings[reader] as? any FeatureMapping {
+            replaced[reader] = try passing.mappingFeatures(mapping, using: &context.generator)
+            reader += 1
+        }
+        let prefix = parent.isEmpty ? "" : parent + "."
+        guard reader < siblings.count else {
+            throw TransformError.successor(path: path, reason: "no later layer in its sequence reads its \(current) outputs")
+        }
+        guard let next = siblings[reader] as? any InputWidening else {
+            throw TransformError.successor(
+                path: path, reason: "its successor \(prefix)\(reader) (\(type(of: siblings[reader]))) cannot widen its inputs")
+        }
+        switch decision {
+        case .replicate: replaced[reader] = try next.wideningInputs(to: mapping, counts: counts)
+        case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra, using: &context.generator)
+        }
+        let updated = try LayerTree.editing(parent, in: model) { try $0.replacingChildren(replaced) }
+        let before = model.tensors
+        let after = updated.tensors
+        let resized = after.paths.filter { before[$0]?.shape != after[$0]?.shape }
+        let report = TransformReport(
+            pathMap: before.paths.map { ($0, $0) }, resized: resized,
+            notes: ["\(path) widened from \(current) to \(units) units"])
+        return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
+    }
+}
