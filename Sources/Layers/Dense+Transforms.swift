@@ -16,8 +16,8 @@ extension Dense: OutputWidening, InputWidening, IdentityInitializable {
         return try Dense(weight: Tensor.concatenating([weight, fresh.weight], alongAxis: 0).detached, bias: grownBias, initializer: initializer)
     }
 
-    public func wideningInputs(to mapping: [Int], counts: [Int]) throws -> Dense {
-        try Dense(weight: Replication.dividedColumns(weight, mapping: mapping, counts: counts), bias: bias, initializer: initializer)
+    public func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> Dense {
+        try Dense(weight: Replication.dividedColumns(weight, mapping: mapping, counts: counts, split: split, using: &generator), bias: bias, initializer: initializer)
     }
 
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Dense {

@@ -16,7 +16,7 @@ extension LSTM: OutputWidening, InputWidening {
         let counts = try Replication.counts(mapping, units: hiddenSize)
         let rows = gateRows(mapping)
         var inputWeights = try weightIH.gatheringRows(rows)
-        var recurrent = try Replication.dividedColumns(weightHH.gatheringRows(rows), mapping: mapping, counts: counts)
+        var recurrent = try Replication.dividedColumns(weightHH.gatheringRows(rows), mapping: mapping, counts: counts, using: &generator)
         if noise > 0 {
             // Noise on the new units' rows of each gate block.
             let q = mapping.count
@@ -59,9 +59,9 @@ extension LSTM: OutputWidening, InputWidening {
             biasIH: merge(biasIH, fresh.biasIH, oldColumns: 1), biasHH: merge(biasHH, fresh.biasHH, oldColumns: 1), returnsSequence: returnsSequence)
     }
 
-    public func wideningInputs(to mapping: [Int], counts: [Int]) throws -> LSTM {
+    public func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> LSTM {
         try LSTM(
-            weightIH: Replication.dividedColumns(weightIH, mapping: mapping, counts: counts), weightHH: weightHH, biasIH: biasIH,
+            weightIH: Replication.dividedColumns(weightIH, mapping: mapping, counts: counts, split: split, using: &generator), weightHH: weightHH, biasIH: biasIH,
             biasHH: biasHH, returnsSequence: returnsSequence)
     }
 

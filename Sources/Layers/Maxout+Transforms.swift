@@ -23,8 +23,8 @@ extension Maxout: OutputWidening, InputWidening, IdentityInitializable {
             bias: Tensor.concatenating([bias, fresh.bias], alongAxis: 0).detached, pieces: pieces, initializer: initializer)
     }
 
-    public func wideningInputs(to mapping: [Int], counts: [Int]) throws -> Maxout {
-        try Maxout(weight: Replication.dividedColumns(weight, mapping: mapping, counts: counts), bias: bias, pieces: pieces, initializer: initializer)
+    public func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> Maxout {
+        try Maxout(weight: Replication.dividedColumns(weight, mapping: mapping, counts: counts, split: split, using: &generator), bias: bias, pieces: pieces, initializer: initializer)
     }
 
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Maxout {

@@ -27,8 +27,14 @@ func builtinTransformEntries() -> [ComponentEntry] {
     return [
         ComponentEntry(
             kind: .transform, name: "net2wider", summary: "widen a layer by replicating units (Net2WiderNet; function-preserving)",
-            parameters: [layerPathSpec, units, ParameterSpec("noise", .number(0...10, exclusiveMinimum: false), default: .number(0), "symmetry-breaking noise, relative to the weights' standard deviation")],
-            factory: .transform { args in Net2WiderNet(layer: args.string("layer"), units: args.int("units"), noise: args.double("noise")) }),
+            parameters: [
+                layerPathSpec, units,
+                ParameterSpec("noise", .number(0...10, exclusiveMinimum: false), default: .number(0), "noise on the replicas' incoming weights, relative to the weights' standard deviation (breaks symmetry; changes the function slightly)"),
+                ParameterSpec("split", .number(0...10, exclusiveMinimum: false), default: .number(0), "unequal zero-sum shares of outgoing weights among replicas, relative to the weights' standard deviation (breaks symmetry; function unchanged)"),
+            ],
+            factory: .transform { args in
+                Net2WiderNet(layer: args.string("layer"), units: args.int("units"), noise: args.double("noise"), split: args.double("split"))
+            }),
         ComponentEntry(
             kind: .transform, name: "random_pad", summary: "widen a layer with freshly initialized units (baseline for net2wider)",
             parameters: [layerPathSpec, units],
@@ -169,14 +175,8 @@ extension Run {
         }
         let record = TransformRecord(configuration: spec, seed: seed, epoch: nil)
         let (transformed, report) = try applyTransform(record, to: model, probe: try probe(data), registry: run.registry)
-        var state = NamedTensors()
-        let parameters = transformed.parameters
-        for (old, new) in report.pathMap {
-            for (path, tensor) in checkpoint.optimizerState where path.hasPrefix(old + ".") {
-                let slot = path.dropFirst(old.count)
-                if let parameter = parameters[new], tensor.rank == 0 || tensor.shape == parameter.shape { state[new + slot] = tensor }
-            }
-        }
+        let state = checkpoint.optimizerState.remappingOptimizerState(
+            pathMap: report.pathMap, oldParameters: model.parameters, newParameters: transformed.parameters)
         var metadata = checkpoint.metadata
         let history = (metadata["transforms"].map { [$0] } ?? []) + [record.line]
         metadata["transforms"] = history.joined(separator: "\n")

@@ -115,7 +115,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
 
 /// Hooks run at epoch boundaries (transforms and analyses hang here).
 public protocol TrainingCallback {
-    /// Called after each epoch's metrics, checkpoints and metrics line are written.
+    /// Called after each epoch's metrics are reported and its metrics line written, before its
+    /// checkpoints are written (so they include what the callback changed).
     func epochEnded(_ metrics: EpochMetrics, trainer: inout Trainer) throws
 }
 
@@ -166,19 +167,11 @@ public struct Trainer {
     /// Replaces the model (after a transform), keeping optimizer state for surviving paths
     /// given by `pathMap` (old to new) and dropping the rest.
     public mutating func replaceModel(_ model: any Layer, pathMap: [(old: String, new: String)]) {
+        let newParameters = model.parameters
+        optimizer.state = optimizer.state.remappingOptimizerState(pathMap: pathMap, oldParameters: parameters, newParameters: newParameters)
         architecture = model
-        parameters = model.parameters
+        parameters = newParameters
         buffers = model.buffers
-        var remapped = NamedTensors()
-        for (old, new) in pathMap {
-            for (path, tensor) in optimizer.state where path.hasPrefix(old + ".") {
-                let slot = path.dropFirst(old.count)
-                if let parameter = parameters[new], tensor.rank == 0 || tensor.shape == parameter.shape {
-                    remapped[new + slot] = tensor
-                }
-            }
-        }
-        optimizer.state = remapped
     }
 
     /// Trains until `options.epochs` epochs are complete, evaluating on `validation` after
@@ -194,8 +187,10 @@ public struct Trainer {
             history.append(metrics)
             reporter.epochEnded(metrics, of: options.epochs)
             if let file = options.metricsFile { try appendLine(metrics.json, to: file) }
-            try writeCheckpoints(after: metrics)
+            // Callbacks may change the model (scheduled transforms); the checkpoint then holds
+            // what training continues from, so resuming reproduces an uninterrupted run.
             for callback in callbacks { try callback.epochEnded(metrics, trainer: &self) }
+            try writeCheckpoints(after: metrics)
         }
         return history
     }

@@ -8,22 +8,30 @@ import SaddleCore
 /// between (BatchNorm: gamma, beta and both running statistics; activations; dropout) follow
 /// g, and the next layer that reads the units divides its incoming weights by the replication
 /// counts. Maxout replicates whole units, LSTM all four gate blocks and its recurrent weights.
-/// `noise` > 0 (opt-in) perturbs the replicas' incoming weights by that fraction of the
-/// weights' standard deviation, breaking the symmetry between them.
+///
+/// Without help, replicas stay identical through training (they receive identical gradients),
+/// so the wider model behaves like the narrow one. Two opt-in ways break the symmetry, each a
+/// scale relative to the weights' standard deviation:
+/// - `noise` perturbs the replicas' incoming weights, as the paper does; the function changes
+///   slightly.
+/// - `split` shares each outgoing weight unequally among the replicas (zero-sum offsets); the
+///   function is unchanged, yet the replicas receive different gradients and separate.
 public struct Net2WiderNet: ModelTransform {
     public let name = "net2wider"
     public var layer: String
     public var units: Int
     public var noise: Double
+    public var split: Double
 
-    public init(layer: String, units: Int, noise: Double = 0) {
+    public init(layer: String, units: Int, noise: Double = 0, split: Double = 0) {
         self.layer = layer
         self.units = units
         self.noise = noise
+        self.split = split
     }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        try Widening.apply(layer: layer, units: units, to: model, context: &context) { target, current, generator in
+        try Widening.apply(layer: layer, units: units, split: split, to: model, context: &context) { target, current, generator in
             var mapping = Array(0..<current)
             for _ in current..<units { mapping.append(Int(generator.next() % UInt64(current))) }
             return try .replicate(mapping, target.wideningOutputs(to: mapping, noise: noise, using: &generator))
@@ -44,7 +52,7 @@ public struct RandomPadWidening: ModelTransform {
     }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        try Widening.apply(layer: layer, units: units, to: model, context: &context) { target, current, generator in
+        try Widening.apply(layer: layer, units: units, split: 0, to: model, context: &context) { target, current, generator in
             .pad(units - current, try target.paddingOutputs(by: units - current, using: &generator))
         }
     }
@@ -61,7 +69,7 @@ enum Widening {
     }
 
     static func apply(
-        layer path: String, units: Int, to model: any Layer, context: inout TransformContext,
+        layer path: String, units: Int, split: Double, to model: any Layer, context: inout TransformContext,
         plan: (any OutputWidening, Int, inout RandomGenerator) throws -> Plan
     ) throws -> (model: any Layer, report: TransformReport) {
         let target = try LayerTree.layer(at: path, in: model)
@@ -78,9 +86,11 @@ enum Widening {
         var replaced = siblings
         let decision = try plan(widenable, current, &context.generator)
         var mapping: [Int]
+        var replicated = false
         switch decision {
         case let .replicate(g, widened):
             mapping = g
+            replicated = true
             replaced[index] = widened
         case let .pad(extra, widened):
             // Per-feature layers give the new features copies of existing features' state.
@@ -102,7 +112,7 @@ enum Widening {
                 path: path, reason: "its successor \(prefix)\(reader) (\(type(of: siblings[reader]))) cannot widen its inputs")
         }
         switch decision {
-        case .replicate: replaced[reader] = try next.wideningInputs(to: mapping, counts: counts)
+        case .replicate: replaced[reader] = try next.wideningInputs(to: mapping, counts: counts, split: split, using: &context.generator)
         case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra, using: &context.generator)
         }
         let updated = try LayerTree.editing(parent, in: model) { try $0.replacingChildren(replaced) }
@@ -111,7 +121,7 @@ enum Widening {
         let resized = after.paths.filter { before[$0]?.shape != after[$0]?.shape }
         let report = TransformReport(
             pathMap: before.paths.map { ($0, $0) }, resized: resized,
-            notes: ["\(path) widened from \(current) to \(units) units"])
+            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: replicated ? [path: mapping] : [:])
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }
 }

@@ -25,6 +25,17 @@ func trainedBatchNorm(_ features: Int, _ g: inout RandomGenerator) throws -> Bat
 let preservationCases: [PreservationCase] = [
     PreservationCase(name: "net2wider dense-relu-dense", model: { g in Sequential([try dense(6, 5, &g), ReLU(), try dense(5, 3, &g)]) },
                      transform: Net2WiderNet(layer: "0", units: 9), inputShape: [6]),
+    PreservationCase(name: "net2wider with an unequal split", model: { g in Sequential([try dense(6, 5, &g), ReLU(), try dense(5, 3, &g)]) },
+                     transform: Net2WiderNet(layer: "0", units: 13, split: 0.5), inputShape: [6]),
+    PreservationCase(name: "net2wider lstm into lstm with an unequal split", model: { g in
+        Sequential([
+            try LSTM(inputSize: 3, hiddenSize: 4, returnsSequence: true, dtype: .float64, using: &g),
+            try LSTM(inputSize: 4, hiddenSize: 3, dtype: .float64, using: &g), try dense(3, 2, &g),
+        ])
+    }, transform: Net2WiderNet(layer: "0", units: 9, split: 1), inputShape: [4, 3]),
+    PreservationCase(name: "net2wider dense into maxout with an unequal split", model: { g in
+        Sequential([try dense(6, 5, &g), ReLU(), try Maxout(inputSize: 5, units: 3, pieces: 2, dtype: .float64, using: &g)])
+    }, transform: Net2WiderNet(layer: "0", units: 11, split: 0.3), inputShape: [6]),
     PreservationCase(name: "net2wider through batchnorm", model: { g in
         Sequential([try dense(6, 5, &g), try trainedBatchNorm(5, &g), ReLU(), try dense(5, 3, &g)])
     }, transform: Net2WiderNet(layer: "0", units: 12), inputShape: [6]),

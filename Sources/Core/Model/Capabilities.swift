@@ -28,8 +28,12 @@ public protocol InputWidening: Layer {
     /// The number of input features.
     var inputFeatures: Int { get }
 
+    /// With `split` > 0 the replicas' shares of each weight are unequal (zero-sum Gaussian
+    /// offsets of standard deviation `split` times the weights' standard deviation, see
+    /// `Replication.dividedColumns`): the output is still unchanged, but the replicas receive
+    /// different gradients, so training can tell them apart.
     /// - Throws: when `mapping` or `counts` do not fit the inputs.
-    func wideningInputs(to mapping: [Int], counts: [Int]) throws -> Self
+    func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> Self
 
     /// A copy reading `count` extra inputs with freshly drawn weights (the "random pad" baseline).
     func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Self

@@ -13,10 +13,13 @@ public struct TransformReport: Sendable {
     public var maxDeviation: Double?
     /// Caveats (for example: exact in inference mode only).
     public var notes: [String]
+    /// For each widened layer (by path), the unit mapping g: new unit j copies old unit g(j).
+    public var unitMappings: [String: [Int]]
 
     public init(
         pathMap: [(old: String, new: String)] = [], added: [String] = [], resized: [String] = [],
-        removed: [String] = [], maxDeviation: Double? = nil, notes: [String] = []
+        removed: [String] = [], maxDeviation: Double? = nil, notes: [String] = [],
+        unitMappings: [String: [Int]] = [:]
     ) {
         self.pathMap = pathMap
         self.added = added
@@ -24,6 +27,7 @@ public struct TransformReport: Sendable {
         self.removed = removed
         self.maxDeviation = maxDeviation
         self.notes = notes
+        self.unitMappings = unitMappings
     }
 }
 

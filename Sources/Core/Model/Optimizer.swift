@@ -77,3 +77,24 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension NamedTensors {
+    /// Optimizer state (`<parameter path>.<slot>` entries) carried across a model change:
+    /// entries of parameters that `pathMap` (old path to new) keeps with the same shape move
+    /// to the new path; every slot of a parameter that was resized or removed is dropped, so
+    /// the optimizer treats it as new (Adam restarts its step count for it too).
+    public func remappingOptimizerState(
+        pathMap: [(old: String, new: String)], oldParameters: NamedTensors, newParameters: NamedTensors
+    ) -> NamedTensors {
+        var newPath: [String: String] = [:]
+        for (old, new) in pathMap {
+            if let before = oldParameters[old], let after = newParameters[new], before.shape == after.shape { newPath[old] = new }
+        }
+        var remapped = NamedTensors()
+        for (key, tensor) in self {
+            guard let dot = key.lastIndex(of: "."), let target = newPath[String(key[..<dot])] else { continue }
+            remapped[target + key[dot...]] = tensor
+        }
+        return remapped
+    }
+}
