@@ -80,8 +80,13 @@ struct Train: ParsableCommand {
                 print("resuming \(resume) at epoch \(run.trainer.epoch) of \(configuration.train.int("epochs"))")
             }
             print("training \(configuration.name): \(run.data.training.count) training and \(run.data.heldOut.count) held-out examples, \(run.trainer.parameters.scalarCount) parameters")
+            fflush(nil)  // the lines so far, before the progress lines on standard error
             let history = try run.train()
             let final = history.last
+            if !run.trainer.appliedTransforms.isEmpty {
+                let count = run.trainer.appliedTransforms.count
+                print("\(count) transform\(count == 1 ? "" : "s") applied; the model now has \(run.trainer.parameters.scalarCount) parameters")
+            }
             print("final held-out accuracy \(percent(final?.validationAccuracy)), loss \(String(format: "%.4f", final?.validationLoss ?? .nan))")
             let directory = configuration.checkpointDirectory.path
             print("checkpoint: \(directory)/last.safetensors (best held-out accuracy \(percent(run.trainer.bestValidationAccuracy)): \(directory)/best.safetensors)")
