@@ -32,7 +32,7 @@ public struct Net2DeeperNet: ModelTransform {
             if !activation.isIdempotent && !force {
                 throw TransformError.notFunctionPreserving(
                     path: layer, activation: "\(type(of: activation))",
-                    reason: "phi(phi(v)) != phi(v), so repeating the activation after an identity layer changes its output")
+                    reason: "phi(phi(v)) = phi(v) does not hold (or is not known to hold) for it, so repeating the activation after an identity layer may change the output")
             }
             if !activation.isIdempotent { notes.append("forced after \(type(of: activation)): the function changes") }
             position += 1

@@ -89,6 +89,24 @@ struct PluginTests {
         #expect(ConfigurationSchema.make(registry: registry).description.contains("acme.prelu"))
     }
 
+    @Test func transformsWidenThroughPluginActivationsAndWillNotDeepenAfterThemUnforced() throws {
+        let registry = try registryWithPlugins()
+        let spec = ModelSpec {
+            dense(units: 6)
+            LayerSpec("acme.swish", [("beta", .number(1.2))])
+            dense(units: 3)
+        }
+        let model = try spec.build(inputShape: [5], dtype: .float64, seed: 2, registry: registry)
+        var g = RandomGenerator(seed: 9)
+        let x = Tensor.randomNormal([8, 5], dtype: .float64, using: &g)
+        var context = TransformContext(generator: RandomGenerator(seed: 1), probe: x, factory: BuiltinLayerFactory())
+        let (wider, report) = try Net2WiderNet(layer: "0", units: 10).apply(to: model, context: &context)
+        #expect(try #require(report.maxDeviation) <= 1e-12)
+        #expect(wider.tensors["2.weight"]?.shape == [3, 10])
+        #expect(throws: TransformError.self) { try Net2DeeperNet(layer: "0").apply(to: model, context: &context) }
+        #expect(try Net2DeeperNet(layer: "0", force: true).apply(to: model, context: &context).report.notes.contains { $0.contains("forced") })
+    }
+
     @Test func withoutASecondOrderRuleHessiansAreRefusedButGradientsWork() throws {
         var registry = Registry.builtin
         try registry.loadPlugin(at: plugins().variant("acme_first_order", ["ACME_NO_SECOND_ORDER", "ACME_VERSION=\"1.1\""]))

@@ -123,6 +123,16 @@ struct CommandTests {
         let resumed = try saddle(["train", "--resume", checkpoint.path], in: dir.url)
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(resumed.standardOutput.contains("resuming"))
+
+        // Grow the trained model, evaluate the student: the same accuracy.
+        let grown = dir.file("grown.safetensors")
+        let transformed = try saddle(["transform", checkpoint.path, "--spec", #"{"name": "net2deeper", "layer": "0", "batchnorm": true}"#, "--output", grown.path], in: dir.url)
+        #expect(transformed.status == 0, "\(transformed.standardError)")
+        #expect(transformed.standardOutput.contains("max |f_new - f_old|") && transformed.standardOutput.contains("inference mode"))
+        #expect(percentage(after: "held-out accuracy", in: try saddle(["eval", grown.path], in: dir.url).standardOutput) == accuracy)
+        let refused = try saddle(["transform", checkpoint.path, "--spec", #"{"name": "net2wider", "layer": "1", "units": 512}"#, "--output", grown.path + ".2"], in: dir.url)
+        #expect(refused.status != 0 && refused.standardError.contains("cannot widen its outputs"), "\(refused.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: grown.path + ".2"))
     }
 
     @Test func badInputExitsNonZeroWithAParagraphOnStandardError() throws {
@@ -137,7 +147,7 @@ struct CommandTests {
         }
         let invalid = try saddle(["validate", dir.file("bad.json").path])
         #expect(invalid.standardError.contains("model[0].units"))
-        for command in [[], ["train"], ["eval"], ["list"], ["schema"], ["validate"]] {
+        for command in [[], ["train"], ["eval"], ["list"], ["schema"], ["validate"], ["transform"], ["analyze"]] {
             #expect(try saddle(command + ["--help"]).status == 0, "\(command) --help")
         }
         #expect(try saddle(["list"]).standardOutput.contains("maxout"))

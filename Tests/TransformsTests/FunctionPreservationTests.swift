@@ -60,6 +60,12 @@ let preservationCases: [PreservationCase] = [
     PreservationCase(name: "net2wider inside a residual branch", model: { g in
         Sequential([try dense(6, 5, &g), Residual(Sequential([try dense(5, 4, &g), ReLU(), try dense(4, 5, &g)])), try dense(5, 2, &g)])
     }, transform: Net2WiderNet(layer: "1.branch.0", units: 8), inputShape: [6]),
+    PreservationCase(name: "net2wider factored linear", model: { g in
+        Sequential([try FactoredLinear(inputSize: 6, units: 5, rank: 3, depth: 3, useBias: true, dtype: .float64, using: &g), ReLU(), try dense(5, 3, &g)])
+    }, transform: Net2WiderNet(layer: "0", units: 9, split: 0.2), inputShape: [6]),
+    PreservationCase(name: "net2wider dense into factored linear", model: { g in
+        Sequential([try dense(6, 5, &g), Tanh(), try FactoredLinear(inputSize: 5, units: 3, rank: 2, dtype: .float64, using: &g)])
+    }, transform: Net2WiderNet(layer: "0", units: 8), inputShape: [6]),
     PreservationCase(name: "net2deeper after relu", model: { g in Sequential([try dense(6, 5, &g), ReLU(), try dense(5, 3, &g)]) },
                      transform: Net2DeeperNet(layer: "0"), inputShape: [6]),
     PreservationCase(name: "net2deeper after a linear layer", model: { g in Sequential([try dense(6, 5, &g), try dense(5, 3, &g)]) },
@@ -76,6 +82,14 @@ let preservationCases: [PreservationCase] = [
     PreservationCase(name: "residual insertion after maxout", model: { g in
         Sequential([try Maxout(inputSize: 6, units: 4, pieces: 2, dtype: .float64, using: &g), try dense(4, 3, &g)])
     }, transform: ResidualInsertion(layer: "0"), inputShape: [6]),
+    PreservationCase(name: "batchnorm insertion after relu", model: { g in Sequential([try dense(6, 5, &g), ReLU(), try dense(5, 3, &g)]) },
+                     transform: BatchNormInsertion(layer: "1"), inputShape: [6]),
+    PreservationCase(name: "batchnorm insertion after maxout", model: { g in
+        Sequential([try Maxout(inputSize: 6, units: 4, pieces: 2, dtype: .float64, using: &g), try dense(4, 3, &g)])
+    }, transform: BatchNormInsertion(layer: "0"), inputShape: [6]),
+    PreservationCase(name: "net2deeper maxout with batchnorm", model: { g in
+        Sequential([try Maxout(inputSize: 6, units: 4, pieces: 3, dtype: .float64, using: &g), try dense(4, 3, &g)])
+    }, transform: Net2DeeperNet(layer: "0", batchNorm: true), inputShape: [6]),
     PreservationCase(name: "batchnorm insertion", model: { g in Sequential([try dense(6, 5, &g), Tanh(), try dense(5, 3, &g)]) },
                      transform: BatchNormInsertion(layer: "0"), inputShape: [6]),
 ]

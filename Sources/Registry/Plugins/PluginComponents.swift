@@ -389,3 +389,11 @@ public struct PluginOptimizer: GradientOptimizer {
         }
     }
 }
+
+/// Plugin activations act element by element, so widening passes straight through them. The
+/// ABI does not say whether phi(phi(v)) = phi(v), so Net2DeeperNet treats them as not
+/// idempotent (it refuses to deepen after one unless forced).
+extension PluginActivation: FeatureMapping, IdempotenceReporting {
+    public func mappingFeatures(_ mapping: [Int], using generator: inout RandomGenerator) throws -> PluginActivation { self }
+    public var isIdempotent: Bool { false }
+}

@@ -1,0 +1,38 @@
+import SaddleCore
+
+/// W = F_0 F_1 ... F_{k-1}: output unit i is row i of F_0 (and bias i); input feature j is
+/// column j of F_{k-1}. Widening touches only those two factors.
+extension FactoredLinear: OutputWidening, InputWidening {
+    public var outputUnits: Int { units }
+    public var inputFeatures: Int { inputSize }
+
+    public func wideningOutputs(to mapping: [Int], noise: Double, using generator: inout RandomGenerator) throws -> FactoredLinear {
+        _ = try Replication.counts(mapping, units: units)
+        var grown = factors
+        grown[0] = try Replication.addingNoise(factors[0].gatheringRows(mapping), toRowsFrom: units, scale: noise, using: &generator)
+        return try FactoredLinear(factors: grown, bias: try bias.map { try $0.gatheringRows(mapping).detached }, initializer: initializer)
+    }
+
+    public func paddingOutputs(by count: Int, using generator: inout RandomGenerator) throws -> FactoredLinear {
+        var grown = factors
+        let fresh = try initializer.make([count, rank], dtype: factors[0].dtype, using: &generator)
+        grown[0] = try Tensor.concatenating([factors[0], fresh], alongAxis: 0).detached
+        let grownBias = try bias.map { try Tensor.concatenating([$0, .zeros([count], dtype: $0.dtype)], alongAxis: 0).detached }
+        return try FactoredLinear(factors: grown, bias: grownBias, initializer: initializer)
+    }
+
+    public func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> FactoredLinear {
+        var grown = factors
+        let last = factors.count - 1
+        grown[last] = try Replication.dividedColumns(factors[last], mapping: mapping, counts: counts, split: split, using: &generator)
+        return try FactoredLinear(factors: grown, bias: bias, initializer: initializer)
+    }
+
+    public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> FactoredLinear {
+        var grown = factors
+        let last = factors.count - 1
+        let fresh = try initializer.make([factors[last].shape[0], count], dtype: factors[last].dtype, using: &generator)
+        grown[last] = try Tensor.concatenating([factors[last], fresh], alongAxis: 1).detached
+        return try FactoredLinear(factors: grown, bias: bias, initializer: initializer)
+    }
+}
