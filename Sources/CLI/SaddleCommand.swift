@@ -200,7 +200,12 @@ struct Validate: ParsableCommand {
             let registry = try registryOptions.registry()
             let configuration = try RunConfiguration.read(URL(fileURLWithPath: config), registry: registry)
             let model = try configuration.buildModel()
-            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(try configuration.exampleShape())")
+            let shape = try configuration.exampleShape()
+            let grown = try configuration.checkTransforms(on: model, exampleShape: shape)
+            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(shape)")
+            if !configuration.transforms.isEmpty {
+                print("its \(configuration.transforms.count) transforms apply and grow the model to \(grown.parameterCount) parameters")
+            }
         }
     }
 }
@@ -315,7 +320,7 @@ struct Transform: ParsableCommand {
             if !report.resized.isEmpty { print("resized: \(report.resized.joined(separator: ", "))") }
             let renamed = report.pathMap.filter { $0.old != $0.new }
             if !renamed.isEmpty { print("renamed: \(renamed.map { "\($0.old) -> \($0.new)" }.joined(separator: ", "))") }
-            if let deviation = report.maxDeviation { print("max |f_new - f_old| on \(256) training examples: \(deviation)") }
+            if let deviation = report.maxDeviation { print("max |f_new - f_old| on \(report.probeExamples ?? 0) training examples: \(deviation)") }
             for note in report.notes { print("note: \(note)") }
         }
     }

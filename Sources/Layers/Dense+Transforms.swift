@@ -21,7 +21,7 @@ extension Dense: OutputWidening, InputWidening, IdentityInitializable {
     }
 
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Dense {
-        let fresh = try initializer.make([units, count], dtype: weight.dtype, using: &generator)
+        let fresh = try Replication.freshColumns(initializer, rows: units, columns: inputSize, count: count, dtype: weight.dtype, using: &generator)
         return try Dense(weight: Tensor.concatenating([weight, fresh], alongAxis: 1).detached, bias: bias, initializer: initializer)
     }
 

@@ -31,7 +31,8 @@ extension FactoredLinear: OutputWidening, InputWidening {
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> FactoredLinear {
         var grown = factors
         let last = factors.count - 1
-        let fresh = try initializer.make([factors[last].shape[0], count], dtype: factors[last].dtype, using: &generator)
+        let fresh = try Replication.freshColumns(
+            initializer, rows: factors[last].shape[0], columns: inputSize, count: count, dtype: factors[last].dtype, using: &generator)
         grown[last] = try Tensor.concatenating([factors[last], fresh], alongAxis: 1).detached
         return try FactoredLinear(factors: grown, bias: bias, initializer: initializer)
     }

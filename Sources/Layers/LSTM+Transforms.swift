@@ -25,9 +25,7 @@ extension LSTM: OutputWidening, InputWidening {
             let rowMask = try Tensor(shape: [4 * q, 1], scalars: mask, dtype: weightIH.dtype)
             for matrix in [0, 1] {
                 let base = matrix == 0 ? inputWeights : recurrent
-                let values = base.doubles
-                let mean = values.reduce(0, +) / Double(max(values.count, 1))
-                let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count, 1))).squareRoot()
+                let deviation = Replication.standardDeviation(base.doubles)
                 let perturbation = try Tensor.randomNormal(base.shape, standardDeviation: noise * deviation, dtype: base.dtype, using: &generator) * rowMask
                 if matrix == 0 { inputWeights = try (base + perturbation).detached } else { recurrent = try (base + perturbation).detached }
             }

@@ -28,7 +28,7 @@ extension Maxout: OutputWidening, InputWidening, IdentityInitializable {
     }
 
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> Maxout {
-        let fresh = try initializer.make([units * pieces, count], dtype: weight.dtype, using: &generator)
+        let fresh = try Replication.freshColumns(initializer, rows: units * pieces, columns: inputSize, count: count, dtype: weight.dtype, using: &generator)
         return try Maxout(weight: Tensor.concatenating([weight, fresh], alongAxis: 1).detached, bias: bias, pieces: pieces, initializer: initializer)
     }
 

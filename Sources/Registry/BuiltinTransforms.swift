@@ -4,8 +4,10 @@ import SaddleLayers
 import SaddleTraining
 import SaddleTransforms
 
-/// The layers transforms insert, built from Saddle's layer types.
+/// The layers transforms insert (residual blocks, BatchNorm set to the identity), built from
+/// Saddle's layer types; transforms themselves never name concrete layer types.
 public struct BuiltinLayerFactory: TransformLayerFactory {
+    /// The factory; it has no settings.
     public init() {}
 
     public func residual(branch: [any Layer]) throws -> any Layer {
@@ -43,10 +45,10 @@ func builtinTransformEntries() -> [ComponentEntry] {
             kind: .transform, name: "net2deeper", summary: "insert an identity-initialized layer after a layer (Net2DeeperNet; function-preserving)",
             parameters: [
                 layerPathSpec,
-                ParameterSpec("batchnorm", .boolean, default: .bool(false), "add a BatchNorm set from data statistics (identity in inference mode)"),
+                ParameterSpec("batch_norm", .boolean, default: .bool(false), "add a BatchNorm set from data statistics (identity in inference mode)"),
                 ParameterSpec("force", .boolean, default: .bool(false), "insert even after a non-idempotent activation (tanh, sigmoid)"),
             ],
-            factory: .transform { args in Net2DeeperNet(layer: args.string("layer"), batchNorm: args.bool("batchnorm"), force: args.bool("force")) }),
+            factory: .transform { args in Net2DeeperNet(layer: args.string("layer"), batchNorm: args.bool("batch_norm"), force: args.bool("force")) }),
         ComponentEntry(
             kind: .transform, name: "random_deeper", summary: "insert a randomly initialized layer after a layer (baseline for net2deeper)",
             parameters: [layerPathSpec],
@@ -73,17 +75,22 @@ extension Registry {
     }
 }
 
-/// A transform as recorded in checkpoints: its configuration plus the seed it ran with.
+/// A transform as recorded in checkpoints: its configuration, the seed it ran with and, for a
+/// scheduled transform, the epoch after which it ran.
 public struct TransformRecord: Sendable {
+    /// The transform's configuration (`{"name": ..., ...}`).
     public var configuration: JSONValue
+    /// The seed of the transform's randomness (unit mappings, noise, fresh weights).
     public var seed: UInt64
+    /// The epoch after which a run applied it; nil when applied to a checkpoint.
     public var epoch: Int?
 
-    /// One line of the checkpoint's "transforms" metadata.
+    /// One line of the checkpoint's "transforms" metadata. The seed is written as a decimal
+    /// string, since JSON numbers are doubles and lose 64-bit integers.
     public var line: String {
         guard case .object(let members) = configuration else { return configuration.description }
         var fields = members
-        fields.append(("seed", .number(Double(seed))))
+        fields.append(("seed", .string(String(seed))))
         if let epoch { fields.insert(("at_epoch", .number(Double(epoch))), at: 0) }
         return JSONValue.object(fields).description
     }
@@ -91,15 +98,29 @@ public struct TransformRecord: Sendable {
     /// Parses a line written by `line`.
     /// - Throws: `ConfigurationError` for malformed lines.
     public init(line: String) throws {
+        func malformed(_ reason: String) -> ConfigurationError {
+            ConfigurationError(path: "transforms", message: "malformed transform record (\(reason)): \(line.prefix(80))")
+        }
         let value = try JSONParser.parse(Array(line.utf8))
-        guard case .object(let members) = value, case .number(let seed)? = value["seed"] else {
-            throw ConfigurationError(path: "transforms", message: "malformed transform record \(line.prefix(80))")
+        guard case .object(let members) = value else { throw malformed("not an object") }
+        switch value["seed"] {
+        case .string(let text)?:
+            guard let seed = UInt64(text) else { throw malformed("seed \"\(text.prefix(30))\" is not an unsigned 64-bit integer") }
+            self.seed = seed
+        case .number(let number)? where number >= 0 && number <= 9_007_199_254_740_992 && number.rounded() == number:
+            seed = UInt64(number)
+        default:
+            throw malformed("missing or invalid seed")
+        }
+        switch value["at_epoch"] {
+        case nil: epoch = nil
+        case .number(let number)? where number >= 0 && number <= 1e9 && number.rounded() == number: epoch = Int(number)
+        default: throw malformed("invalid at_epoch")
         }
         configuration = .object(members.filter { $0.0 != "seed" && $0.0 != "at_epoch" })
-        self.seed = UInt64(seed)
-        if case .number(let epoch)? = value["at_epoch"] { self.epoch = Int(epoch) }
     }
 
+    /// A record of `configuration` applied with `seed` (after `epoch`, for a scheduled one).
     public init(configuration: JSONValue, seed: UInt64, epoch: Int?) {
         self.configuration = configuration
         self.seed = seed
@@ -180,10 +201,38 @@ extension Run {
         var metadata = checkpoint.metadata
         let history = (metadata["transforms"].map { [$0] } ?? []) + [record.line]
         metadata["transforms"] = history.joined(separator: "\n")
+        // The configuration the history replays against: the one given, else the embedded one.
+        let embedded = try configuration.map { try $0.json().pretty } ?? checkpoint.configuration
         let result = Checkpoint(
             tensors: transformed.tensors, optimizerState: state, epoch: checkpoint.epoch, step: checkpoint.step,
-            randomState: checkpoint.randomState, configuration: checkpoint.configuration ?? (try? run.json().pretty), metadata: metadata)
+            randomState: checkpoint.randomState, configuration: embedded, metadata: metadata)
         try result.write(to: output)
         return report
+    }
+}
+
+extension RunConfiguration {
+    /// Applies the scheduled transforms, in the order a run applies them, to `model` with a
+    /// probe batch of zeros, so that one which cannot apply (an unknown layer path, a layer
+    /// that cannot widen, a target width not larger than the current one) is an error naming
+    /// `transforms[i]` before training starts rather than after its epoch.
+    /// - Returns: the model's structure after all of them (its weights are not meaningful).
+    /// - Throws: `ConfigurationError` at the offending transform.
+    public func checkTransforms(on model: any Layer, exampleShape: [Int]) throws -> any Layer {
+        var current = model
+        let probe = Tensor.zeros([2] + exampleShape, dtype: dtype)
+        let order = transforms.indices.sorted { (transforms[$0].atEpoch, $0) < (transforms[$1].atEpoch, $1) }
+        for index in order {
+            let scheduled = transforms[index]
+            let path = JSONPath().appending("transforms").appending(index)
+            let transform = try registry.buildTransform(scheduled.configuration, at: path)
+            var context = TransformContext(generator: RandomGenerator(seed: seed), probe: probe, factory: BuiltinLayerFactory())
+            do {
+                current = try transform.apply(to: current, context: &context).model
+            } catch let error as TransformError {
+                throw ConfigurationError(path, "\(error) (the model as it will be after epoch \(scheduled.atEpoch))")
+            }
+        }
+        return current
     }
 }

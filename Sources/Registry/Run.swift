@@ -15,6 +15,7 @@ public struct Run {
         self.configuration = configuration
         data = try configuration.loadData()
         let model = try configuration.buildModel(inputShape: data.training.exampleShape)
+        _ = try configuration.checkTransforms(on: model, exampleShape: data.training.exampleShape)
         trainer = Trainer(
             model: model, loss: try configuration.buildLoss(),
             optimizer: try configuration.buildOptimizer(),

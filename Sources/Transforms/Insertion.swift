@@ -5,7 +5,9 @@ import SaddleCore
 /// layer of the same kind starting at zero]: f = 0 at first, so the model is unchanged, and the
 /// branch can learn (He et al. 2016).
 public struct ResidualInsertion: ModelTransform {
+    /// The registry name.
     public let name = "insert_residual"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
     public init(layer: String) { self.layer = layer }
@@ -21,11 +23,8 @@ public struct ResidualInsertion: ModelTransform {
         let (parent, index) = try LayerTree.position(of: layer, in: model)
         let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
         var branch: [any Layer] = [try source.randomLayer(using: &context.generator)]
-        var position = index + 1
-        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
-            branch.append(activation)
-            position += 1
-        }
+        let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
+        if let activation { branch.append(activation) }
         branch.append(try source.zeroLayer())
         var (updated, report) = try TransformSupport.inserting([try factory.residual(branch: branch)], into: parent, at: position, in: model)
         report.notes = ["the branch's last layer starts at zero, so the block starts as the identity"]
@@ -37,16 +36,18 @@ public struct ResidualInsertion: ModelTransform {
 /// statistics of that layer's outputs so that it is the identity in inference mode
 /// (running statistics = batch statistics, gamma = sqrt(var + eps), beta = mean).
 public struct BatchNormInsertion: ModelTransform {
+    /// The registry name.
     public let name = "insert_batchnorm"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
     public init(layer: String) { self.layer = layer }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
+        let (parent, index) = try LayerTree.position(of: layer, in: model)
         guard let probe = context.probe, let factory = context.factory else {
             throw TransformError.missingInput(transform: name, reason: "a probe batch (for statistics) and a layer factory are needed")
         }
-        let (parent, index) = try LayerTree.position(of: layer, in: model)
         let h = try TransformSupport.activations(before: index + 1, in: parent, of: model, probe: probe)
         guard h.rank == 2 else {
             throw TransformError.unsupported(path: layer, layer: "\(type(of: try LayerTree.layer(at: layer, in: model)))", reason: "does not output [batch, features]")

@@ -44,10 +44,14 @@ struct LayerTree {
         var components = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let last = components.removeLast()
         let parent = components.joined(separator: ".")
+        let target = try layer(at: path, in: model)
         let container = parent.isEmpty ? model : try layer(at: parent, in: model)
-        guard let sequence = container as? any LayerContainer, sequence.isSequence, let index = Int(last),
-            index >= 0, index < sequence.children.count
-        else {
+        guard let sequence = container as? any LayerContainer, sequence.isSequence else {
+            throw TransformError.unsupported(
+                path: path, layer: "\(type(of: target))",
+                reason: "is not an element of a sequence of layers, so nothing can be inserted after it or widened beside it; name a layer inside it, such as \(path).0")
+        }
+        guard let index = Int(last), String(index) == last, index >= 0, index < sequence.children.count else {
             throw TransformError.unknownLayer(path: path, available: paths(in: model))
         }
         return (parent, index)
@@ -93,10 +97,25 @@ enum TransformSupport {
         return (updated, TransformReport(pathMap: map, added: added))
     }
 
+    /// Where a layer inserted after the layer at `index` goes: after the activation that
+    /// follows it (looking past per-feature layers that are not activations, such as BatchNorm
+    /// and dropout), with that activation; or right after the layer when no activation follows.
+    static func insertionPoint(after index: Int, in siblings: [any Layer]) -> (position: Int, activation: (any IdempotenceReporting)?) {
+        var position = index + 1
+        while position < siblings.count, siblings[position] is any FeatureMapping, !(siblings[position] is any IdempotenceReporting) {
+            position += 1
+        }
+        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
+            return (position + 1, activation)
+        }
+        return (index + 1, nil)
+    }
+
     /// `report` with max |f_new(probe) - f_old(probe)| (inference mode), when there is a probe.
     static func measured(_ report: TransformReport, old: any Layer, new: any Layer, probe: Tensor?) throws -> TransformReport {
         guard let probe else { return report }
         var result = report
+        result.probeExamples = probe.shape.first
         let before = try GradientRecording.withoutRecording { try old(probe) }
         let after = try GradientRecording.withoutRecording { try new(probe) }
         guard before.shape == after.shape else {
@@ -107,18 +126,29 @@ enum TransformSupport {
         return result
     }
 
-    /// The activations entering the layer at `index` of the sequence at `parent` for `probe`.
+    /// The activations entering the layer at `index` of the container at `parent` when the
+    /// model reads `probe` (inference mode). A sequence feeds each child the previous child's
+    /// output; any other container (a residual block) feeds each child its own input.
     static func activations(before index: Int, in parent: String, of model: any Layer, probe: Tensor) throws -> Tensor {
         let container = parent.isEmpty ? model : try LayerTree.layer(at: parent, in: model)
-        guard let sequence = container as? any LayerContainer else {
+        guard let node = container as? any LayerContainer else {
             throw TransformError.unknownLayer(path: parent, available: LayerTree.paths(in: model))
         }
-        guard parent.isEmpty else {
-            throw TransformError.missingInput(transform: "statistics", reason: "data statistics are available for top-level layers only")
-        }
         var x = probe
+        if !parent.isEmpty {
+            // The input of the container itself: what enters it in its own parent.
+            var components = parent.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            let name = components.removeLast()
+            let grandparent = components.joined(separator: ".")
+            let outer = try (grandparent.isEmpty ? model : LayerTree.layer(at: grandparent, in: model)) as? any LayerContainer
+            guard let position = outer?.children.firstIndex(where: { $0.name == name }) else {
+                throw TransformError.unknownLayer(path: parent, available: LayerTree.paths(in: model))
+            }
+            x = try activations(before: position, in: grandparent, of: model, probe: probe)
+        }
+        guard node.isSequence else { return x }
         var context = ForwardContext(mode: .inference)
-        for child in sequence.children.prefix(index) {
+        for child in node.children.prefix(index) {
             x = try GradientRecording.withoutRecording { try child.layer(x, context: &context) }
         }
         return x

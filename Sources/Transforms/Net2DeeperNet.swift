@@ -1,15 +1,19 @@
 import SaddleCore
 
 /// Net2DeeperNet (Chen, Goodfellow and Shlens 2016): inserts, after the layer at `layer` (and
-/// after the activation that follows it), a layer of the same kind initialized to the identity,
+/// after the activation that follows it, looking past BatchNorm and dropout), a layer of the same kind initialized to the identity,
 /// followed by a copy of that activation. Exact when the activation is idempotent
 /// (phi(phi(v)) = phi(v): ReLU) and for maxout (identical pieces); for sigmoid or tanh it
 /// refuses unless `force`. With `batchNorm`, a BatchNorm set from the probe batch's statistics
 /// (gamma = sqrt(var + eps), beta = mean) follows the new layer: exact in inference mode only.
 public struct Net2DeeperNet: ModelTransform {
+    /// The registry name.
     public let name = "net2deeper"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
+    /// Whether a BatchNorm set from the probe batch follows the new layer.
     public var batchNorm: Bool
+    /// Insert even after an activation that is not idempotent (the function then changes).
     public var force: Bool
 
     public init(layer: String, batchNorm: Bool = false, force: Bool = false) {
@@ -26,16 +30,15 @@ public struct Net2DeeperNet: ModelTransform {
         let (parent, index) = try LayerTree.position(of: layer, in: model)
         let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
         var inserted: [any Layer] = [try source.identityLayer()]
-        var position = index + 1
+        let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
         var notes: [String] = []
-        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
+        if let activation {
             if !activation.isIdempotent && !force {
                 throw TransformError.notFunctionPreserving(
                     path: layer, activation: "\(type(of: activation))",
                     reason: "phi(phi(v)) = phi(v) does not hold (or is not known to hold) for it, so repeating the activation after an identity layer may change the output")
             }
             if !activation.isIdempotent { notes.append("forced after \(type(of: activation)): the function changes") }
-            position += 1
             inserted.append(activation)
         }
         if batchNorm {
@@ -43,6 +46,9 @@ public struct Net2DeeperNet: ModelTransform {
                 throw TransformError.missingInput(transform: name, reason: "a BatchNorm layer needs a probe batch for its statistics")
             }
             let h = try TransformSupport.activations(before: position, in: parent, of: model, probe: probe)
+            guard h.rank == 2 else {
+                throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "does not output [batch, features], so a BatchNorm cannot follow it")
+            }
             let mean = try h.mean(alongAxis: 0)
             let variance = try (h - mean).squared().mean(alongAxis: 0)
             inserted.insert(try factory.identityBatchNorm(mean: mean, variance: variance), at: 1)
@@ -57,7 +63,9 @@ public struct Net2DeeperNet: ModelTransform {
 /// The baseline Net2DeeperNet is compared against: the same inserted layer (and activation copy)
 /// initialized at random.
 public struct RandomDeeper: ModelTransform {
+    /// The registry name.
     public let name = "random_deeper"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
     public init(layer: String) { self.layer = layer }
@@ -70,11 +78,8 @@ public struct RandomDeeper: ModelTransform {
         let (parent, index) = try LayerTree.position(of: layer, in: model)
         let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
         var inserted: [any Layer] = [try source.randomLayer(using: &context.generator)]
-        var position = index + 1
-        if position < siblings.count, let activation = siblings[position] as? any IdempotenceReporting {
-            position += 1
-            inserted.append(activation)
-        }
+        let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
+        if let activation { inserted.append(activation) }
         let (updated, report) = try TransformSupport.inserting(inserted, into: parent, at: position, in: model)
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }

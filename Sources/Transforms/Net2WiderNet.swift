@@ -17,10 +17,15 @@ import SaddleCore
 /// - `split` shares each outgoing weight unequally among the replicas (zero-sum offsets); the
 ///   function is unchanged, yet the replicas receive different gradients and separate.
 public struct Net2WiderNet: ModelTransform {
+    /// The registry name.
     public let name = "net2wider"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
+    /// The width after the transform; larger than the current one.
     public var units: Int
+    /// Noise on the replicas' incoming weights, relative to the weights' standard deviation.
     public var noise: Double
+    /// Spread of the replicas' unequal (zero-sum) shares of outgoing weights, relative to their standard deviation.
     public var split: Double
 
     public init(layer: String, units: Int, noise: Double = 0, split: Double = 0) {
@@ -42,8 +47,11 @@ public struct Net2WiderNet: ModelTransform {
 /// The "random pad" baseline Net2WiderNet is compared against: the same widening with the new
 /// units' incoming and outgoing weights drawn afresh (the function changes).
 public struct RandomPadWidening: ModelTransform {
+    /// The registry name.
     public let name = "random_pad"
+    /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
+    /// The width after the transform; larger than the current one.
     public var units: Int
 
     public init(layer: String, units: Int) {
@@ -57,6 +65,9 @@ public struct RandomPadWidening: ModelTransform {
         }
     }
 }
+
+/// The largest tensor (elements) a widening may create.
+let maximumTensorElements = 1 << 30
 
 /// The walk both widenings share: widen the layer, carry the change through per-feature layers,
 /// adapt the next reader's inputs.
@@ -78,6 +89,15 @@ enum Widening {
         }
         let current = widenable.outputUnits
         guard units > current else { throw TransformError.notWider(path: path, current: current, requested: units) }
+        // A tensor grows at most with the square of the width ratio (an LSTM's recurrent
+        // weights); refuse before allocating what cannot fit.
+        let ratio = Double(units) / Double(current)
+        let largest = Double(widenable.tensors.tensors.map(\.count).max() ?? 0) * ratio * ratio
+        guard largest <= Double(maximumTensorElements) else {
+            throw TransformError.unsupported(
+                path: path, layer: "\(type(of: target))",
+                reason: "would need a tensor of about \(Int(largest.rounded())) elements at \(units) units, more than the limit of \(maximumTensorElements)")
+        }
         let (parent, index) = try LayerTree.position(of: path, in: model)
         let container = try (parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer
         guard let siblings = container?.children.map(\.layer) else {
@@ -111,6 +131,15 @@ enum Widening {
             throw TransformError.successor(
                 path: path, reason: "its successor \(prefix)\(reader) (\(type(of: siblings[reader]))) cannot widen its inputs")
         }
+        let readerLargest = Double(next.tensors.tensors.map(\.count).max() ?? 0) * ratio
+        guard readerLargest <= Double(maximumTensorElements) else {
+            throw TransformError.successor(
+                path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(Int(readerLargest.rounded())) elements, more than the limit of \(maximumTensorElements)")
+        }
+        guard next.inputFeatures == current else {
+            throw TransformError.successor(
+                path: path, reason: "its successor \(prefix)\(reader) reads \(next.inputFeatures) features, not the layer's \(current) outputs")
+        }
         switch decision {
         case .replicate: replaced[reader] = try next.wideningInputs(to: mapping, counts: counts, split: split, using: &context.generator)
         case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra, using: &context.generator)
@@ -121,7 +150,7 @@ enum Widening {
         let resized = after.paths.filter { before[$0]?.shape != after[$0]?.shape }
         let report = TransformReport(
             pathMap: before.paths.map { ($0, $0) }, resized: resized,
-            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: replicated ? [path: mapping] : [:])
+            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: replicated ? [(path, mapping)] : [])
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }
 }

@@ -126,7 +126,7 @@ struct CommandTests {
 
         // Grow the trained model, evaluate the student: the same accuracy.
         let grown = dir.file("grown.safetensors")
-        let transformed = try saddle(["transform", checkpoint.path, "--spec", #"{"name": "net2deeper", "layer": "0", "batchnorm": true}"#, "--output", grown.path], in: dir.url)
+        let transformed = try saddle(["transform", checkpoint.path, "--spec", #"{"name": "net2deeper", "layer": "0", "batch_norm": true}"#, "--output", grown.path], in: dir.url)
         #expect(transformed.status == 0, "\(transformed.standardError)")
         #expect(transformed.standardOutput.contains("max |f_new - f_old|") && transformed.standardOutput.contains("inference mode"))
         #expect(percentage(after: "held-out accuracy", in: try saddle(["eval", grown.path], in: dir.url).standardOutput) == accuracy)

@@ -42,7 +42,7 @@ let componentSamples: [String: JSONValue] = [
     "csv": JSONValue(parsing: #"{"name": "csv", "path": "data.csv", "label_column": 0, "header": true}"#),
     "net2wider": JSONValue(parsing: #"{"name": "net2wider", "layer": "0", "units": 12, "noise": 0.01}"#),
     "random_pad": JSONValue(parsing: #"{"name": "random_pad", "layer": "2", "units": 40}"#),
-    "net2deeper": JSONValue(parsing: #"{"name": "net2deeper", "layer": "1", "batchnorm": true, "force": false}"#),
+    "net2deeper": JSONValue(parsing: #"{"name": "net2deeper", "layer": "1", "batch_norm": true, "force": false}"#),
     "random_deeper": JSONValue(parsing: #"{"name": "random_deeper", "layer": "1"}"#),
     "insert_residual": JSONValue(parsing: #"{"name": "insert_residual", "layer": "3.branch.1"}"#),
     "insert_batchnorm": JSONValue(parsing: #"{"name": "insert_batchnorm", "layer": "0"}"#),

@@ -65,6 +65,8 @@ public protocol IdentityInitializable: Layer {
 /// An element-wise activation that says whether phi(phi(v)) = phi(v) for every v, which
 /// decides whether it may be repeated after an identity layer without changing the function.
 public protocol IdempotenceReporting: Layer {
+    /// Whether phi(phi(v)) = phi(v) for every v (ReLU and the identity: yes; tanh, sigmoid,
+    /// leaky ReLU: no). Report false when unsure: Net2DeeperNet then refuses unless forced.
     var isIdempotent: Bool { get }
 }
 

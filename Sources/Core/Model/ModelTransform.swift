@@ -11,15 +11,18 @@ public struct TransformReport: Sendable {
     public var removed: [String]
     /// max |f_new(x) - f_old(x)| over a probe batch, when one was given.
     public var maxDeviation: Double?
+    /// How many examples the probe batch held.
+    public var probeExamples: Int?
     /// Caveats (for example: exact in inference mode only).
     public var notes: [String]
-    /// For each widened layer (by path), the unit mapping g: new unit j copies old unit g(j).
-    public var unitMappings: [String: [Int]]
+    /// For each widened layer, its path and the unit mapping g: new unit j copies old unit g(j).
+    public var unitMappings: [(path: String, mapping: [Int])]
 
+    /// A report; transforms fill in what applies.
     public init(
         pathMap: [(old: String, new: String)] = [], added: [String] = [], resized: [String] = [],
         removed: [String] = [], maxDeviation: Double? = nil, notes: [String] = [],
-        unitMappings: [String: [Int]] = [:]
+        unitMappings: [(path: String, mapping: [Int])] = []
     ) {
         self.pathMap = pathMap
         self.added = added
@@ -41,6 +44,8 @@ public struct TransformContext {
     /// Builds the container and normalization layers some transforms insert.
     public var factory: (any TransformLayerFactory)?
 
+    /// A context with the given randomness and, optionally, a probe batch and a layer factory
+    /// (`BuiltinLayerFactory` from the registry module builds Saddle's own layers).
     public init(generator: RandomGenerator, probe: Tensor? = nil, factory: (any TransformLayerFactory)? = nil) {
         self.generator = generator
         self.probe = probe

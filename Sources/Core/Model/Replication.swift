@@ -23,6 +23,10 @@ public enum Replication {
     public static func dividedColumns(
         _ matrix: Tensor, mapping: [Int], counts: [Int], split: Double = 0, using generator: inout RandomGenerator
     ) throws -> Tensor {
+        guard matrix.rank == 2, counts.count == matrix.shape[1], mapping.allSatisfy({ $0 >= 0 && $0 < counts.count }) else {
+            throw TensorError.invalidArgument(
+                op: "replication", reason: "a mapping onto \(counts.count) units does not fit a weight of shape \(matrix.shape)")
+        }
         let gathered = try matrix.transposed().gatheringRows(mapping).transposed()
         let scale = try Tensor(shape: [1, mapping.count], scalars: mapping.map { 1 / Double(counts[$0]) }, dtype: matrix.dtype)
         let divided = try (gathered * scale).detached
@@ -42,7 +46,8 @@ public enum Replication {
         return try (divided + Tensor(shape: divided.shape, scalars: offsets, dtype: matrix.dtype)).detached
     }
 
-    static func standardDeviation(_ values: [Double]) -> Double {
+    /// The population standard deviation of `values` (0 when empty).
+    public static func standardDeviation(_ values: [Double]) -> Double {
         let mean = values.reduce(0, +) / Double(max(values.count, 1))
         return (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count, 1))).squareRoot()
     }
@@ -56,6 +61,16 @@ public enum Replication {
         let noise = Tensor.randomNormal([matrix.shape[0] - first, rowSize], standardDeviation: scale * deviation, dtype: matrix.dtype, using: &generator)
         let padded = try noise.padded(alongAxis: 0, before: first, after: 0).reshaped(to: matrix.shape)
         return try (matrix + padded).detached
+    }
+
+    /// `count` new columns for a weight `[rows, columns]` that grows to `columns + count` inputs,
+    /// drawn by `initializer` at the grown fan-in (the "random pad" baseline), so they have the
+    /// scale a freshly built layer of the grown size would have.
+    public static func freshColumns(
+        _ initializer: WeightInitializer, rows: Int, columns: Int, count: Int, dtype: DType, using generator: inout RandomGenerator
+    ) throws -> Tensor {
+        let grown = try initializer.make([rows, columns + count], dtype: dtype, using: &generator)
+        return try grown.transposed().gatheringRows(Array(columns..<(columns + count))).transposed().detached
     }
 
     /// The identity matrix `[n, n]`.
