@@ -10,15 +10,17 @@ usage: scripts/compare_with_pytorch.py [--rounds 5] [--bench-dir ../shared/bench
 """
 import argparse, json, os, re, statistics, subprocess, sys
 
-TORCH_KEYS = {
-    "mlp_64_256_256_10_b128_step_ms": ("a_mlp_sgd_momentum", "mlp_64_256_256_10_b128", "step_ms"),
-    "mlp_784_1024_1024_10_b256_step_ms": ("a_mlp_sgd_momentum", "mlp_784_1024_1024_10_b256", "step_ms"),
-    "mlp_64_256_256_10_b128_bn_step_ms": ("b_mlp_batchnorm", "mlp_64_256_256_10_b128_bn", "step_ms"),
-    "mlp_784_1024_1024_10_b256_bn_step_ms": ("b_mlp_batchnorm", "mlp_784_1024_1024_10_b256_bn", "step_ms"),
-    "lstm_i8_h128_t8_b128_step_ms": ("c_lstm_i8_h128_t8_b128", "nn_LSTM_step_ms"),
-    "hessian_tiny_105_ms": ("d_hessian", "full_hessian_autograd_ms"),
-    "hvp_mlp_64_256_256_10_b128_ms": ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms"),
-    "grad_mlp_64_256_256_10_b128_ms": ("d_hessian", "grad_only_same_mlp_ms"),
+# row label -> (saddle-bench key, path to PyTorch's figure in torch_bench.py's JSON)
+ROWS = {
+    "mlp_64_256_256_10_b128_step_ms": ("mlp_64_256_256_10_b128_step_ms", ("a_mlp_sgd_momentum", "mlp_64_256_256_10_b128", "step_ms")),
+    "mlp_784_1024_1024_10_b256_step_ms": ("mlp_784_1024_1024_10_b256_step_ms", ("a_mlp_sgd_momentum", "mlp_784_1024_1024_10_b256", "step_ms")),
+    "mlp_64_256_256_10_b128_bn_step_ms": ("mlp_64_256_256_10_b128_bn_step_ms", ("b_mlp_batchnorm", "mlp_64_256_256_10_b128_bn", "step_ms")),
+    "mlp_784_1024_1024_10_b256_bn_step_ms": ("mlp_784_1024_1024_10_b256_bn_step_ms", ("b_mlp_batchnorm", "mlp_784_1024_1024_10_b256_bn", "step_ms")),
+    "lstm_i8_h128_t8_b128_step_ms": ("lstm_i8_h128_t8_b128_step_ms", ("c_lstm_i8_h128_t8_b128", "nn_LSTM_step_ms")),
+    "hessian_tiny_105_ms": ("hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_ms")),
+    "hessian_tiny_105_ms_vs_vectorized": ("hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_vectorize_ms")),
+    "hvp_mlp_64_256_256_10_b128_ms": ("hvp_mlp_64_256_256_10_b128_ms", ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms")),
+    "grad_mlp_64_256_256_10_b128_ms": ("grad_mlp_64_256_256_10_b128_ms", ("d_hessian", "grad_only_same_mlp_ms")),
 }
 
 
@@ -45,7 +47,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-other", type=float, default=0.05)
     ap.add_argument("--json", help="write the kept runs and medians here")
+    ap.add_argument("--summarize", metavar="JSON", help="print the table for the runs saved in JSON instead of running")
     a = ap.parse_args()
+    if a.summarize:
+        with open(a.summarize) as f:
+            saved = json.load(f)
+        summarize(saved["saddle_runs"], saved["torch_runs"], a.json)
+        return
     run_quiet = os.path.join(a.bench_dir, "run_quiet.py")
     torch_bench = os.path.join(a.bench_dir, "torch_bench.py")
     saddle_runs, torch_runs = [], []
@@ -58,22 +66,26 @@ def main():
             torch_runs.append(t)
     if not saddle_runs:
         sys.exit("no quiet rounds; try again later")
+    summarize(saddle_runs, torch_runs, a.json)
+
+
+def summarize(saddle_runs, torch_runs, out):
     summary = {"rounds_kept": len(saddle_runs), "blas_core": saddle_runs[0].get("blas_core"),
                "sgemm_1024_gflops": statistics.median(r["sgemm_1024_gflops"] for r in saddle_runs if "sgemm_1024_gflops" in r),
                "workloads": {}}
     print(f"{'workload':40} {'saddle':>10} {'pytorch':>10} {'ratio':>7}  pairs (saddle/pytorch)")
-    for key, path in TORCH_KEYS.items():
+    for row, (key, path) in ROWS.items():
         pairs = [(s[key], lookup(t, path)) for s, t in zip(saddle_runs, torch_runs) if key in s and lookup(t, path) is not None]
         if not pairs:
             continue
         ms = statistics.median(p[0] for p in pairs)
         mt = statistics.median(p[1] for p in pairs)
-        summary["workloads"][key] = {"saddle_ms": ms, "pytorch_ms": mt, "ratio": ms / mt, "pairs": pairs}
+        summary["workloads"][row] = {"saddle_ms": ms, "pytorch_ms": mt, "ratio": ms / mt, "pairs": pairs}
         listing = ", ".join(f"{x:.3f}/{y:.3f}" for x, y in pairs)
-        print(f"{key:40} {ms:10.3f} {mt:10.3f} {ms / mt:7.2f}  {listing}")
+        print(f"{row:40} {ms:10.3f} {mt:10.3f} {ms / mt:7.2f}  {listing}")
     print(f"blas_core {summary['blas_core']}, sgemm_1024_gflops {summary['sgemm_1024_gflops']:.1f}, rounds kept {len(saddle_runs)}")
-    if a.json:
-        with open(a.json, "w") as f:
+    if out:
+        with open(out, "w") as f:
             json.dump({"summary": summary, "saddle_runs": saddle_runs, "torch_runs": torch_runs}, f, indent=1)
 
 
