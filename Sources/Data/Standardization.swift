@@ -17,18 +17,35 @@ public struct Standardization: Sendable {
     /// - Throws: `DataError.invalid` for an empty data set.
     public init(fittedTo dataset: Dataset, granularity: Granularity = .perFeature) throws {
         guard dataset.count > 0 else { throw DataError.invalid(file: dataset.name, reason: "cannot standardize an empty data set") }
-        let x = try dataset.features.converted(to: .float64).reshaped(to: [dataset.count, -1])
-        if granularity == .scalar {
-            let m = try x.mean().item()
-            let variance = try (x - m).squared().mean().item()
-            mean = Tensor(m, dtype: .float64)
-            standardDeviation = Tensor(variance > 0 ? variance.squareRoot() : 1, dtype: .float64)
-        } else {
-            let m = try x.mean(alongAxis: 0)
-            let variance = try (x - m).squared().mean(alongAxis: 0)
-            mean = m
-            standardDeviation = try sqrt(variance).replacing(where: variance .> 0, with: Tensor(1.0, dtype: .float64))
+        // Scalar statistics are per-feature statistics of the features laid out as one column.
+        let x = try dataset.features.reshaped(to: granularity == .scalar ? [-1, 1] : [dataset.count, -1])
+        let (m, variance) = try Standardization.meanAndVariance(of: x)
+        mean = granularity == .scalar ? try m.reshaped(to: []) : m
+        let deviation = try sqrt(variance).replacing(where: variance .> 0, with: Tensor(1.0, dtype: .float64))
+        standardDeviation = granularity == .scalar ? try deviation.reshaped(to: []) : deviation
+    }
+
+    /// Column means and (biased) variances of `x` `[rows, columns]` in Float64, a block of rows
+    /// at a time (combined as Chan, Golub and LeVeque 1979 describe), so that a large data set
+    /// is never copied whole into Float64.
+    static func meanAndVariance(of x: Tensor) throws -> (mean: Tensor, variance: Tensor) {
+        let rows = x.shape[0], columns = x.shape[1]
+        let block = Swift.max(1, (1 << 21) / Swift.max(columns, 1))
+        var mean = Tensor.zeros([columns], dtype: .float64)
+        var squares = Tensor.zeros([columns], dtype: .float64)
+        var seen = 0
+        for start in stride(from: 0, to: rows, by: block) {
+            let chunk = try x.rows(start..<Swift.min(start + block, rows)).converted(to: .float64)
+            let n = chunk.shape[0]
+            let chunkMean = try chunk.mean(alongAxis: 0)
+            let chunkSquares = try (chunk - chunkMean).squared().sum(alongAxis: 0)
+            let delta = try chunkMean - mean
+            let total = Double(seen + n)
+            squares = try squares + chunkSquares + delta.squared() * (Double(seen) * Double(n) / total)
+            mean = try mean + delta * (Double(n) / total)
+            seen += n
         }
+        return (mean, try squares / Double(rows))
     }
 
     /// `dataset` with standardized features.
