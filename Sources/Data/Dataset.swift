@@ -66,22 +66,18 @@ public struct Dataset: Sendable {
     /// random order drawn from `generator` when `shuffle`, else in order.
     /// - Throws: `DataError.invalid` for a size below 1.
     public func batches(size: Int, shuffle: Bool, dropLast: Bool = false, using generator: inout RandomGenerator) throws -> [Batch] {
+        let plan = try batchPlan(size: size, shuffle: shuffle, dropLast: dropLast, using: &generator)
+        return try (0..<plan.count).map { try plan.batch($0) }
+    }
+
+    /// The same mini-batches as `batches`, gathered one at a time when asked for, so that an
+    /// epoch never holds a shuffled copy of the whole data set.
+    /// - Throws: `DataError.invalid` for a size below 1.
+    public func batchPlan(size: Int, shuffle: Bool, dropLast: Bool = false, using generator: inout RandomGenerator) throws -> BatchPlan {
         guard size >= 1 else { throw DataError.invalid(file: name, reason: "batch size \(size) must be at least 1") }
-        let order = shuffle ? Dataset.permutation(count, using: &generator) : Array(0..<count)
-        var result: [Batch] = []
-        var start = 0
-        while start < count {
-            let end = Swift.min(start + size, count)
-            if dropLast && end - start < size { break }
-            let indices = Array(order[start..<end])
-            if !shuffle {
-                result.append(Batch(features: try features.rows(start..<end), labels: try labels.rows(start..<end)))
-            } else {
-                result.append(Batch(features: try features.gatheringRows(indices), labels: try labels.gatheringRows(indices)))
-            }
-            start = end
-        }
-        return result
+        let order = shuffle ? Dataset.permutation(count, using: &generator) : nil
+        let batchCount = dropLast ? count / size : (count + size - 1) / size
+        return BatchPlan(dataset: self, order: order, size: size, count: batchCount)
     }
 
     /// The features reshaped per example (for example `[784]` to `[28, 28]` for row sequences).
@@ -117,4 +113,29 @@ public struct Dataset: Sendable {
 public struct Batch: Sendable {
     public var features: Tensor
     public var labels: Tensor
+}
+
+/// An epoch's mini-batches in order: which examples each holds, gathered on request.
+public struct BatchPlan: Sendable {
+    let dataset: Dataset
+    /// The shuffled order of the examples, or nil for their stored order.
+    let order: [Int]?
+    let size: Int
+    /// The number of batches.
+    public let count: Int
+
+    /// Batch `index` (0-based): examples `index * size ..< min((index + 1) * size, dataset count)`
+    /// of the order.
+    /// - Throws: `DataError.invalid` for an index outside 0..<count.
+    public func batch(_ index: Int) throws -> Batch {
+        guard index >= 0, index < count else {
+            throw DataError.invalid(file: dataset.name, reason: "batch \(index) is outside 0..<\(count)")
+        }
+        let start = index * size, end = Swift.min(start + size, dataset.count)
+        guard let order else {
+            return Batch(features: try dataset.features.rows(start..<end), labels: try dataset.labels.rows(start..<end))
+        }
+        let indices = Array(order[start..<end])
+        return Batch(features: try dataset.features.gatheringRows(indices), labels: try dataset.labels.gatheringRows(indices))
+    }
 }

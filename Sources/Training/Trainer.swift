@@ -202,14 +202,15 @@ public struct Trainer {
 
     private mutating func trainEpoch(_ training: Dataset, validation: Dataset?, reporter: ProgressReporter) throws -> EpochMetrics {
         let start = DispatchTime.now().uptimeNanoseconds
-        let batches = try training.batches(size: options.batchSize, shuffle: options.shuffle, using: &random)
+        let batches = try training.batchPlan(size: options.batchSize, shuffle: options.shuffle, using: &random)
         var lossSum = 0.0
         var correct = 0
         var seen = 0
         var classified = true
         var learningRate = optimizer.learningRate
         var model = try architecture.replacing(buffers)
-        for (index, batch) in batches.enumerated() {
+        for index in 0..<batches.count {
+            let batch = try batches.batch(index)
             learningRate = options.schedule?.learningRate(base: baseLearningRate, epoch: epoch, step: step) ?? optimizer.learningRate
             optimizer.learningRate = learningRate
             let objective = SupervisedObjective(
