@@ -64,6 +64,7 @@ public struct BatchNorm: Layer {
         }
         let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
         let n = Double(input.shape[0])
+        let momentum = context.statisticsMomentum ?? self.momentum
         let newMean = try runningMean.detached * (1 - momentum) + mean * momentum
         let newVariance = try runningVariance.detached * (1 - momentum) + variance * (momentum * n / (n - 1))
         context.updateBuffer("running_mean", to: newMean)

@@ -262,20 +262,7 @@ public struct Trainer {
     /// Mean loss and accuracy (for classification) over `dataset` in inference mode.
     /// - Throws: whatever the model or loss throws.
     public func evaluate(_ dataset: Dataset) throws -> (loss: Double, accuracy: Double?) {
-        let model = try currentModel()
-        var generator = RandomGenerator(seed: 0)
-        var lossSum = 0.0
-        var correct = 0
-        var classified = true
-        return try GradientRecording.withoutRecording {
-            for batch in try dataset.batches(size: options.evaluationBatchSize, shuffle: false, using: &generator) {
-                let output = try model(batch.features)
-                lossSum += try loss(output, batch.labels).item() * Double(batch.features.shape[0])
-                if classified, let hits = try Trainer.correctCount(output, batch.labels) { correct += hits } else { classified = false }
-            }
-            let n = Double(Swift.max(dataset.count, 1))
-            return (lossSum / n, classified ? Double(correct) / n : nil)
-        }
+        try Evaluation.measure(try currentModel(), loss: loss, on: dataset, batchSize: options.evaluationBatchSize)
     }
 
     /// Class probabilities `[count, classes]` (softmax of the model's outputs) in inference mode.

@@ -133,6 +133,20 @@ struct CommandTests {
         let refused = try saddle(["transform", checkpoint.path, "--spec", #"{"name": "net2wider", "layer": "1", "units": 512}"#, "--output", grown.path + ".2"], in: dir.url)
         #expect(refused.status != 0 && refused.standardError.contains("cannot widen its outputs"), "\(refused.standardError)")
         #expect(!FileManager.default.fileExists(atPath: grown.path + ".2"))
+
+        // The line from the run's initialization to the checkpoint ends at the checkpoint.
+        let line = try saddle(["interpolate", checkpoint.path, "--lower", "0", "--upper", "1", "--points", "3", "--json"], in: dir.url)
+        #expect(line.status == 0, "\(line.standardError)")
+        let report = try JSONParser.parse(Array(line.standardOutput.utf8))
+        guard case .array(let points)? = report["points"], points.count == 3, case .number(let last)? = points[2]["validation_accuracy"] else {
+            Issue.record("unexpected interpolation output \(line.standardOutput)")
+            return
+        }
+        #expect(Swift.abs(100 * last - accuracy) < 0.01)
+        if case .number(let first)? = points[0]["training_loss"], case .number(let end)? = points[2]["training_loss"] { #expect(end < first) }
+        let refusedLine = try saddle(["interpolate", grown.path], in: dir.url)
+        #expect(refusedLine.status != 0 && refusedLine.standardError.contains("--from"), "\(refusedLine.standardError)")
+        #expect(try saddle(["interpolate", checkpoint.path, "--points", "1"], in: dir.url).status != 0)
     }
 
     @Test func badInputExitsNonZeroWithAParagraphOnStandardError() throws {
@@ -147,7 +161,7 @@ struct CommandTests {
         }
         let invalid = try saddle(["validate", dir.file("bad.json").path])
         #expect(invalid.standardError.contains("model[0].units"))
-        for command in [[], ["train"], ["eval"], ["list"], ["schema"], ["validate"], ["transform"], ["analyze"]] {
+        for command in [[], ["train"], ["eval"], ["list"], ["schema"], ["validate"], ["transform"], ["analyze"], ["interpolate"]] {
             #expect(try saddle(command + ["--help"]).status == 0, "\(command) --help")
         }
         #expect(try saddle(["list"]).standardOutput.contains("maxout"))

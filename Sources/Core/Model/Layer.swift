@@ -18,6 +18,10 @@ public struct ForwardContext: Sendable {
     public var random: RandomGenerator
     /// New buffer values reported during this pass, under full dotted paths.
     public private(set) var bufferUpdates = NamedTensors()
+    /// When set, layers with running statistics (BatchNorm) update them with this momentum
+    /// instead of their own in training mode: 1 replaces them by this batch's statistics.
+    /// `recalibratingStatistics(on:)` uses it to recompute them for new weights.
+    public var statisticsMomentum: Double?
     private var scope: [String] = []
 
     public init(mode: ForwardMode, random: RandomGenerator = RandomGenerator(seed: 0)) {

@@ -1,0 +1,83 @@
+import SaddleCore
+import SaddleData
+
+/// Loss and accuracy of a model over a data set.
+public enum Evaluation {
+    /// Mean loss and accuracy (for classification) of `model` over `dataset` in inference
+    /// mode, `batchSize` examples at a time.
+    /// - Throws: whatever the model or loss throws.
+    public static func measure(_ model: any Layer, loss: any Loss, on dataset: Dataset, batchSize: Int = 1000) throws -> (loss: Double, accuracy: Double?) {
+        var generator = RandomGenerator(seed: 0)
+        var lossSum = 0.0
+        var correct = 0
+        var classified = true
+        return try GradientRecording.withoutRecording {
+            let plan = try dataset.batchPlan(size: Swift.max(1, batchSize), shuffle: false, using: &generator)
+            for index in 0..<plan.count {
+                let batch = try plan.batch(index)
+                let output = try model(batch.features)
+                lossSum += try loss(output, batch.labels).item() * Double(batch.features.shape[0])
+                if classified, let hits = try Trainer.correctCount(output, batch.labels) { correct += hits } else { classified = false }
+            }
+            let n = Double(Swift.max(dataset.count, 1))
+            return (lossSum / n, classified ? Double(correct) / n : nil)
+        }
+    }
+}
+
+/// One point of a linear interpolation between two parameter vectors.
+public struct InterpolationPoint: Sendable, Equatable {
+    /// The position: 0 is the start, 1 the end; outside [0, 1] extrapolates.
+    public var alpha: Double
+    public var trainingLoss: Double
+    public var trainingAccuracy: Double?
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+}
+
+/// The linear-interpolation experiment (Goodfellow, Vinyals and Saxe, "Qualitatively
+/// characterizing neural network optimization problems", ICLR 2015): the cost along the
+/// straight line theta(a) = (1 - a) theta_start + a theta_end, usually from initialization to
+/// a trained solution, or between two solutions.
+public enum LinearInterpolation {
+    /// `count` evenly spaced positions from `lower` to `upper` (both included).
+    public static func alphas(from lower: Double = -0.5, to upper: Double = 1.5, count: Int = 21) -> [Double] {
+        guard count > 1 else { return [lower] }
+        return (0..<count).map { lower + (upper - lower) * Double($0) / Double(count - 1) }
+    }
+
+    /// The training and validation cost, in inference mode, of `model` with its parameters at
+    /// each position of `alphas` between `start` and `end`. Models with running statistics
+    /// (BatchNorm) get them recomputed at every point from up to `calibrationExamples`
+    /// training examples, since statistics of either end do not fit the weights in between.
+    /// Neither `model` nor the parameter sets are changed.
+    /// - Throws: `TensorError` when `start` or `end` do not have the model's parameter layout;
+    ///   whatever the model or loss throws.
+    public static func evaluate(
+        model: any Layer, from start: NamedTensors, to end: NamedTensors, alphas: [Double], loss: any Loss,
+        training: Dataset, validation: Dataset? = nil, calibrationExamples: Int = 10_000, batchSize: Int = 1000
+    ) throws -> [InterpolationPoint] {
+        let layout = model.parameters
+        try start.checkSameLayout(as: layout, op: "interpolation start")
+        try end.checkSameLayout(as: layout, op: "interpolation end")
+        let calibration: [Tensor]
+        if model.buffers.isEmpty {
+            calibration = []
+        } else {
+            let count = Swift.min(calibrationExamples, training.count)
+            calibration = try stride(from: 0, to: count, by: batchSize).map {
+                try training.features.rows($0..<Swift.min($0 + batchSize, count))
+            }
+        }
+        return try alphas.map { alpha in
+            let theta = try start.scaled(by: 1 - alpha).adding(end, scaledBy: alpha)
+            var point = try model.replacing(theta)
+            if !calibration.isEmpty { point = try point.recalibratingStatistics(on: calibration) }
+            let train = try Evaluation.measure(point, loss: loss, on: training, batchSize: batchSize)
+            let held = try validation.map { try Evaluation.measure(point, loss: loss, on: $0, batchSize: batchSize) }
+            return InterpolationPoint(
+                alpha: alpha, trainingLoss: train.loss, trainingAccuracy: train.accuracy,
+                validationLoss: held?.loss, validationAccuracy: held?.accuracy)
+        }
+    }
+}
