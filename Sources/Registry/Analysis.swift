@@ -67,15 +67,7 @@ extension Run {
         mode: ForwardMode = .inference, fullSpectrumLimit: Int = 3000, lanczosCount: Int = 5
     ) throws -> CurvatureReport {
         let start = DispatchTime.now().uptimeNanoseconds
-        let checkpoint = try Checkpoint.read(from: url)
-        let run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
-        let data = try run.loadData()
-        let model: any Layer
-        do {
-            model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
-        } catch let error as ModelError {
-            throw CheckpointError.model(file: url.path, error)
-        }
+        let (_, run, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
         let count = Swift.min(examples, data.training.count)
         let objective = SupervisedObjective(
             model: model, loss: try run.buildLoss(), input: try data.training.features.rows(0..<count),

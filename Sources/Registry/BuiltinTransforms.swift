@@ -185,15 +185,7 @@ extension Run {
     public static func transform(
         checkpoint url: URL, spec: JSONValue, output: URL, seed: UInt64 = 0, configuration: RunConfiguration? = nil, registry: Registry
     ) throws -> TransformReport {
-        let checkpoint = try Checkpoint.read(from: url)
-        let run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
-        let data = try run.loadData()
-        let model: any Layer
-        do {
-            model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
-        } catch let error as ModelError {
-            throw CheckpointError.model(file: url.path, error)
-        }
+        let (checkpoint, run, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
         let record = TransformRecord(configuration: spec, seed: seed, epoch: nil)
         let (transformed, report) = try applyTransform(record, to: model, probe: try probe(data), registry: run.registry)
         let state = checkpoint.optimizerState.remappingOptimizerState(

@@ -56,25 +56,11 @@ extension Run {
     public static func interpolate(
         checkpoint url: URL, from start: URL? = nil, configuration: RunConfiguration? = nil, registry: Registry, alphas: [Double]
     ) throws -> InterpolationReport {
-        let checkpoint = try Checkpoint.read(from: url)
-        let run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
-        let data = try run.loadData()
-        let model: any Layer
-        do {
-            model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
-        } catch let error as ModelError {
-            throw CheckpointError.model(file: url.path, error)
-        }
+        let (checkpoint, run, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
         let origin: NamedTensors
         let startName: String
         if let start {
-            let other = try Checkpoint.read(from: start)
-            let otherRun = try Run.configuration(of: other, file: start.path, registry: registry)
-            do {
-                origin = try Run.model(for: other, configuration: otherRun, data: data).loading(other.tensors).parameters
-            } catch let error as ModelError {
-                throw CheckpointError.model(file: start.path, error)
-            }
+            origin = try Run.loaded(start, configuration: nil, registry: registry).model.parameters
             startName = start.path
         } else {
             guard checkpoint.metadata["transforms"] == nil else {

@@ -56,25 +56,36 @@ public struct Run {
         return try RunConfiguration.decode(Array(text.utf8), file: "\(file) (embedded configuration)", registry: registry)
     }
 
+    /// A checkpoint read from `url` with its run configuration (`configuration`, else the one
+    /// embedded in it), the configuration's data, and the model it holds (recorded transforms
+    /// replayed, tensors loaded).
+    /// - Throws: configuration, data and checkpoint errors, each naming the file.
+    static func loaded(
+        _ url: URL, configuration: RunConfiguration?, registry: Registry, adjust: (inout RunConfiguration) throws -> Void = { _ in }
+    ) throws -> (checkpoint: Checkpoint, run: RunConfiguration, data: DataSplits, model: any Layer) {
+        let checkpoint = try Checkpoint.read(from: url)
+        var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
+        try adjust(&run)
+        let data = try run.loadData()
+        do {
+            let model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
+            return (checkpoint, run, data, model)
+        } catch let error as ModelError {
+            throw CheckpointError.model(file: url.path, error)
+        }
+    }
+
     /// Evaluates a checkpoint on the held-out part of its configuration's data (or of `data`, a
     /// replacement "data" section).
     /// - Throws: configuration, data and checkpoint errors, each naming what is wrong.
     public static func evaluate(checkpoint url: URL, configuration: RunConfiguration? = nil, data: JSONValue? = nil, registry: Registry)
         throws -> (loss: Double, accuracy: Double?, count: Int)
     {
-        let checkpoint = try Checkpoint.read(from: url)
-        var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
-        if let data {
-            _ = try run.registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: JSONPath().appending("data"))
-            run.data = data
-        }
-        let splits = try run.loadData()
-        let model = try Run.model(for: checkpoint, configuration: run, data: splits)
-        let loaded: any Layer
-        do {
-            loaded = try model.loading(checkpoint.tensors)
-        } catch let error as ModelError {
-            throw CheckpointError.model(file: url.path, error)
+        let (_, run, splits, loaded) = try Run.loaded(url, configuration: configuration, registry: registry) { run in
+            if let data {
+                _ = try run.registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: JSONPath().appending("data"))
+                run.data = data
+            }
         }
         var options = try TrainingOptions(epochs: 1, batchSize: 1, seed: run.seed)
         options.evaluationBatchSize = run.train.int("evaluation_batch_size")

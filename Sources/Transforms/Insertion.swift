@@ -13,15 +13,10 @@ public struct ResidualInsertion: ModelTransform {
     public init(layer: String) { self.layer = layer }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        let target = try LayerTree.layer(at: layer, in: model)
-        guard let source = target as? any IdentityInitializable else {
-            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give layers of its kind for a residual branch")
-        }
+        let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "layers of its kind for a residual branch")
         guard let factory = context.factory else {
             throw TransformError.missingInput(transform: name, reason: "a layer factory is needed to build the residual block")
         }
-        let (parent, index) = try LayerTree.position(of: layer, in: model)
-        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
         var branch: [any Layer] = [try source.randomLayer(using: &context.generator)]
         let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
         if let activation { branch.append(activation) }

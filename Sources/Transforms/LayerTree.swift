@@ -97,6 +97,22 @@ enum TransformSupport {
         return (updated, TransformReport(pathMap: map, added: added))
     }
 
+    /// The layer at `path` as a source of layers of its kind, with its parent sequence's path,
+    /// its index there and its siblings (what depth-inserting transforms start from).
+    /// - Throws: `TransformError` for an unknown path or a layer that cannot give layers of its
+    ///   kind (`purpose` says what for).
+    static func insertionSite(of path: String, in model: any Layer, purpose: String) throws
+        -> (source: any IdentityInitializable, parent: String, index: Int, siblings: [any Layer])
+    {
+        let target = try LayerTree.layer(at: path, in: model)
+        guard let source = target as? any IdentityInitializable else {
+            throw TransformError.unsupported(path: path, layer: "\(type(of: target))", reason: "cannot give \(purpose)")
+        }
+        let (parent, index) = try LayerTree.position(of: path, in: model)
+        let container = try (parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer
+        return (source, parent, index, container?.children.map(\.layer) ?? [])
+    }
+
     /// Where a layer inserted after the layer at `index` goes: after the activation that
     /// follows it (looking past per-feature layers that are not activations, such as BatchNorm
     /// and dropout), with that activation; or right after the layer when no activation follows.

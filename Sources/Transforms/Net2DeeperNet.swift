@@ -23,12 +23,7 @@ public struct Net2DeeperNet: ModelTransform {
     }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        let target = try LayerTree.layer(at: layer, in: model)
-        guard let source = target as? any IdentityInitializable else {
-            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give an identity-initialized layer")
-        }
-        let (parent, index) = try LayerTree.position(of: layer, in: model)
-        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
+        let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "an identity-initialized layer")
         var inserted: [any Layer] = [try source.identityLayer()]
         let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
         var notes: [String] = []
@@ -47,7 +42,7 @@ public struct Net2DeeperNet: ModelTransform {
             }
             let h = try TransformSupport.activations(before: position, in: parent, of: model, probe: probe)
             guard h.rank == 2 else {
-                throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "does not output [batch, features], so a BatchNorm cannot follow it")
+                throw TransformError.unsupported(path: layer, layer: "\(type(of: source))", reason: "does not output [batch, features], so a BatchNorm cannot follow it")
             }
             let mean = try h.mean(alongAxis: 0)
             let variance = try (h - mean).squared().mean(alongAxis: 0)
@@ -71,12 +66,7 @@ public struct RandomDeeper: ModelTransform {
     public init(layer: String) { self.layer = layer }
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        let target = try LayerTree.layer(at: layer, in: model)
-        guard let source = target as? any IdentityInitializable else {
-            throw TransformError.unsupported(path: layer, layer: "\(type(of: target))", reason: "cannot give a layer of its kind")
-        }
-        let (parent, index) = try LayerTree.position(of: layer, in: model)
-        let siblings = try ((parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer)?.children.map(\.layer) ?? []
+        let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "a layer of its kind")
         var inserted: [any Layer] = [try source.randomLayer(using: &context.generator)]
         let (position, activation) = TransformSupport.insertionPoint(after: index, in: siblings)
         if let activation { inserted.append(activation) }
