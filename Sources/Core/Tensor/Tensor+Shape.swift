@@ -38,7 +38,7 @@ extension Tensor {
         guard rank == 2 else {
             throw TensorError.invalidArgument(op: "transposed", reason: "needs 2 axes, got shape \(describe(shape: shape))")
         }
-        var out = Tensor(uninitializedShape: [shape[1], shape[0]], dtype: dtype)
+        let out = Tensor(uninitializedShape: [shape[1], shape[0]], dtype: dtype)
         switch dtype {
         case .float32: saddle_transpose_f32(pointer(Float.self), Int64(shape[0]), Int64(shape[1]), out.pointer(Float.self))
         case .float64: saddle_transpose_f64(pointer(Double.self), Int64(shape[0]), Int64(shape[1]), out.pointer(Double.self))
@@ -113,7 +113,7 @@ extension Tensor {
         from sources: [(tensor: Tensor, start: Int, length: Int)], axis: Int, outShape: [Int]
     ) -> Tensor {
         let dtype = sources.first { $0.tensor.rank > 0 }?.tensor.dtype ?? sources[0].tensor.dtype
-        var out = Tensor(uninitializedShape: outShape, dtype: dtype)
+        let out = Tensor(uninitializedShape: outShape, dtype: dtype)
         let outer = outShape[..<axis].reduce(1, *)
         let inner = outShape[(axis + 1)...].reduce(1, *)
         let width = dtype.byteCount
@@ -198,7 +198,7 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "gatheringRows", reason: "row \(bad) is outside 0..<\(shape[0])")
         }
         let rowBytes = shape.dropFirst().reduce(1, *) * dtype.byteCount
-        var out = Tensor(uninitializedShape: [indices.count] + shape.dropFirst(), dtype: dtype)
+        let out = Tensor(uninitializedShape: [indices.count] + shape.dropFirst(), dtype: dtype)
         for (k, row) in indices.enumerated() {
             (out.address + k * rowBytes).copyMemory(from: address + row * rowBytes, byteCount: rowBytes)
         }
@@ -227,7 +227,7 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "scatteringRows", reason: "row \(bad) is outside 0..<\(rowCount)")
         }
         let width = shape.dropFirst().reduce(1, *)
-        var out = Tensor.zeros([rowCount] + shape.dropFirst(), dtype: dtype)
+        let out = Tensor.zeros([rowCount] + shape.dropFirst(), dtype: dtype)
         for (k, row) in indices.enumerated() {
             let source = Tensor(storage: storage, offset: offset + k * width, shape: [width])
             var target = Tensor(storage: out.storage, offset: row * width, shape: [width])
