@@ -81,3 +81,27 @@ public enum LinearInterpolation {
         }
     }
 }
+
+extension LinearInterpolation {
+    /// Where each of `points` (for example the parameters after each epoch of training) lies
+    /// relative to the line from `start` to `end`: `alpha`, the progress along the line
+    /// (<theta - start, d> / |d|^2 with d = end - start), and `offLine`, the distance from the
+    /// line (|theta - start - alpha d|). Goodfellow, Vinyals and Saxe (2015) plot the one
+    /// against the other to show how far training strays from the straight path.
+    /// - Throws: `TensorError` when a point does not have the layout of `start`.
+    public static func coordinates(
+        of points: [NamedTensors], from start: NamedTensors, to end: NamedTensors
+    ) throws -> [(alpha: Double, offLine: Double)] {
+        let direction = try end.adding(start, scaledBy: -1)
+        let length = try direction.dot(direction)
+        guard length > 0 else {
+            throw TensorError.invalidArgument(op: "interpolation coordinates", reason: "the start and end points are equal")
+        }
+        return try points.map { point in
+            let offset = try point.adding(start, scaledBy: -1)
+            let alpha = try offset.dot(direction) / length
+            let residual = try offset.adding(direction, scaledBy: -alpha)
+            return (alpha, try residual.dot(residual).squareRoot())
+        }
+    }
+}

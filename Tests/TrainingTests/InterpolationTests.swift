@@ -80,6 +80,28 @@ struct InterpolationTests {
         #expect(losses[1..<10].max()! > 3 * ends, "no barrier: \(losses)")
     }
 
+    /// The 2-D view: the parameters after each epoch, placed against the line from the
+    /// initialization to the final parameters.
+    @Test("training moves along the line steadily and strays from it in between", arguments: [UInt64(1), 2, 3])
+    func trajectoryAgainstTheLine(seed: UInt64) throws {
+        let (initial, train, _) = try models("relu", seed: seed)
+        var options = try TrainingOptions(epochs: 1, batchSize: 32, seed: seed)
+        options.progress = .silent
+        var trainer = Trainer(model: initial, loss: SoftmaxCrossEntropy(), optimizer: try SGD(learningRate: 0.02, momentum: 0.9), options: options)
+        var snapshots = [initial.parameters]
+        for epoch in 1...10 {
+            trainer.options.epochs = epoch
+            try trainer.fit(training: train)
+            snapshots.append(trainer.parameters)
+        }
+        let path = try LinearInterpolation.coordinates(of: snapshots, from: snapshots[0], to: snapshots[10])
+        let summary = "seed \(seed): \(path.map { "(\($0.alpha), \($0.offLine))" })"
+        #expect(Swift.abs(path[0].alpha) < 1e-9 && path[0].offLine < 1e-6 && Swift.abs(path[10].alpha - 1) < 1e-9 && path[10].offLine < 1e-4, "\(summary)")
+        for (a, b) in zip(path, path.dropFirst()) { #expect(b.alpha > a.alpha, "progress along the line goes back: \(summary)") }
+        let distance = try snapshots[10].adding(snapshots[0], scaledBy: -1).norm
+        #expect(path[1..<10].map(\.offLine).max()! > 0.05 * distance, "training never left the line: \(summary)")
+    }
+
     @Test("running statistics are recomputed for the weights in between")
     func batchNormStatisticsRecomputed() throws {
         var g = RandomGenerator(seed: 4)
