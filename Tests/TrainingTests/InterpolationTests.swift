@@ -102,6 +102,65 @@ struct InterpolationTests {
         #expect(path[1..<10].map(\.offLine).max()! > 0.05 * distance, "training never left the line: \(summary)")
     }
 
+    /// Half clean, half fast-gradient-sign examples (x + epsilon sign(grad_x J), Goodfellow,
+    /// Shlens and Szegedy 2015), the perturbation taken at the current parameters and not
+    /// differentiated through.
+    struct AdversarialObjective: Objective {
+        let model: any Layer
+        let input: Tensor
+        let target: Tensor
+        let epsilon: Double
+        var parameters: NamedTensors { model.parameters }
+
+        static func perturbation(_ model: any Layer, _ input: Tensor, _ target: Tensor, epsilon: Double) throws -> Tensor {
+            try GradientRecording.withRecording {
+                let x = input.recorded()
+                let loss = try SoftmaxCrossEntropy()(model(x), target)
+                return try sign(try gradients(of: loss, wrt: [x])[0]) * epsilon
+            }.detached
+        }
+
+        func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
+            let evaluated = try model.replacing(parameters)
+            let shift = try Self.perturbation(try model.replacing(parameters.detached), input, target, epsilon: epsilon)
+            let clean = try SoftmaxCrossEntropy()(evaluated(input), target)
+            let adversarial = try SoftmaxCrossEntropy()(evaluated(input + shift), target)
+            return ObjectiveOutput(loss: try (clean + adversarial) * 0.5)
+        }
+    }
+
+    /// Accuracy on fast-gradient-sign examples of `data` against `model` itself.
+    func adversarialAccuracy(_ model: any Layer, _ data: Dataset, epsilon: Double) throws -> Double {
+        let shifted = try data.features + AdversarialObjective.perturbation(model, data.features, data.labels, epsilon: epsilon)
+        let predicted = try GradientRecording.withoutRecording { try model(shifted).argmax(alongAxis: 1).doubles }
+        return Double(zip(predicted, data.labels.doubles).filter { $0 == $1 }.count) / Double(data.count)
+    }
+
+    @Test("an adversarially trained MLP shows no barrier from its initialization either", arguments: [UInt64(1), 2, 3])
+    func adversarialTraining(seed: UInt64) throws {
+        let (initial, train, validation) = try models("relu", seed: seed)
+        var parameters = initial.parameters
+        var sgd = try SGD(learningRate: 0.02, momentum: 0.9)
+        var g = RandomGenerator(seed: seed)
+        for _ in 0..<10 {
+            for batch in try train.batches(size: 32, shuffle: true, using: &g) {
+                let objective = AdversarialObjective(model: initial, input: batch.features, target: batch.labels, epsilon: 0.25)
+                _ = try sgd.step(&parameters, objective: objective)
+            }
+        }
+        let robust = try initial.replacing(parameters)
+        let plain = try trained(initial, on: train, epochs: 10, learningRate: 0.02, seed: seed)
+        // The training did what it is for: more accurate on its own adversarial examples.
+        let robustAccuracy = try adversarialAccuracy(robust, validation, epsilon: 0.25)
+        let plainAccuracy = try adversarialAccuracy(plain, validation, epsilon: 0.25)
+        #expect(robustAccuracy > plainAccuracy + 0.1, "adversarial accuracy: robust \(robustAccuracy), plain \(plainAccuracy)")
+        let losses = try LinearInterpolation.evaluate(
+            model: robust, from: initial.parameters, to: parameters, alphas: Self.unit, loss: SoftmaxCrossEntropy(), training: train
+        ).map(\.trainingLoss)
+        for (a, b) in zip(losses, losses.dropFirst()) { #expect(b <= a + 0.01 * losses[0], "seed \(seed): \(losses)") }
+        #expect(losses.last! < 0.25 * losses.first!)
+    }
+
     @Test("running statistics are recomputed for the weights in between")
     func batchNormStatisticsRecomputed() throws {
         var g = RandomGenerator(seed: 4)

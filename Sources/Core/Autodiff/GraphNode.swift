@@ -102,8 +102,10 @@ public enum GradientRecording {
         return try $state.withValue(next) { try body() }
     }
 
-    /// Runs `body` with recording on (the default state).
-    static func withRecording<R>(_ body: () throws -> R) rethrows -> R {
+    /// Runs `body` with recording on (the default state), even inside `withoutRecording`
+    /// (like `torch.enable_grad`): for gradients taken inside an evaluation, such as an
+    /// adversarial perturbation computed within a loss.
+    public static func withRecording<R>(_ body: () throws -> R) rethrows -> R {
         var next = state
         next.recording = true
         return try $state.withValue(next) { try body() }
