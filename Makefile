@@ -5,7 +5,7 @@ DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench plugins
+.PHONY: run test deps build bench report plugins
 
 deps:
 	@missing=""; \
@@ -24,6 +24,10 @@ run: build
 
 bench: build
 	.build/release/saddle-bench
+
+# The talk's experiments as one HTML page (saddle-report.html).
+report: build
+	.build/release/saddle report
 
 test: deps
 	$(SWIFT) build --build-tests

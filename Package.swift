@@ -36,10 +36,18 @@ let package = Package(
                 "CSaddlePluginABI", "CSaddlePluginHost",
             ],
             path: "Sources/Registry"),
+        // The experiments of the talk and their report.
+        .target(
+            name: "SaddleExperiments",
+            dependencies: [
+                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
+            ],
+            path: "Sources/Experiments"),
         .target(
             name: "Saddle",
             dependencies: [
                 "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
+                "SaddleExperiments",
             ],
             path: "Sources/Saddle"),
         .executableTarget(
@@ -71,5 +79,8 @@ let package = Package(
         .testTarget(
             name: "SaddleTransformsTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/TransformsTests"),
+        .testTarget(
+            name: "SaddleExperimentsTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            path: "Tests/ExperimentsTests"),
     ]
 )

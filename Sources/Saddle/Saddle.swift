@@ -6,3 +6,4 @@
 @_exported import SaddleTraining
 @_exported import SaddleRegistry
 @_exported import SaddleTransforms
+@_exported import SaddleExperiments

@@ -60,16 +60,16 @@ struct ScheduledTransformTests {
 
     @Test("optimizer state follows renamed paths and is dropped for resized ones")
     func optimizerStateRemap() throws {
-        let (train, _) = try digitsFloat64()
+        let (train, _) = try Experiments.digits()
         var options = try TrainingOptions(epochs: 1, batchSize: 64, seed: 1)
         options.progress = .silent
-        var trainer = Trainer(model: try reluMLP(hidden: [16, 12], seed: 1), loss: SoftmaxCrossEntropy(), optimizer: try Adam(learningRate: 0.01), options: options)
+        var trainer = Trainer(model: try Experiments.reluMLP(hidden: [16, 12], seed: 1), loss: SoftmaxCrossEntropy(), optimizer: try Adam(learningRate: 0.01), options: options)
         try trainer.fit(training: train)
         let before = trainer.optimizer.state
         #expect(before["4.weight.exp_avg"] != nil && before["4.weight.step"] != nil)
 
         // Deepening after layer 2 renumbers the last Dense from 4 to 6.
-        let (deeper, report) = try grow(try trainer.currentModel(), Net2DeeperNet(layer: "2"), probe: try train.features.rows(0..<64), seed: 2)
+        let (deeper, report) = try Experiments.grow(try trainer.currentModel(), Net2DeeperNet(layer: "2"), probe: try train.features.rows(0..<64), seed: 2)
         trainer.replaceModel(deeper, pathMap: report.pathMap)
         var state = trainer.optimizer.state
         for slot in ["exp_avg", "exp_avg_sq", "step"] {
@@ -83,7 +83,7 @@ struct ScheduledTransformTests {
 
         // Widening layer 0 resizes 0.weight, 0.bias and 2.weight: all their slots go, step included.
         state = trainer.optimizer.state
-        let (wider, widening) = try grow(try trainer.currentModel(), Net2WiderNet(layer: "0", units: 20), probe: try train.features.rows(0..<64), seed: 3)
+        let (wider, widening) = try Experiments.grow(try trainer.currentModel(), Net2WiderNet(layer: "0", units: 20), probe: try train.features.rows(0..<64), seed: 3)
         #expect(Set(widening.resized) == ["0.weight", "0.bias", "2.weight"])
         trainer.replaceModel(wider, pathMap: widening.pathMap)
         let after = trainer.optimizer.state

@@ -1,0 +1,99 @@
+import Foundation
+import SaddleCore
+import SaddleData
+import SaddleLayers
+import SaddleOptimizers
+import SaddleRegistry
+import SaddleTraining
+
+/// The experiments of the talk (../shared/EXPERIMENTS.md in the project's planning documents),
+/// at laptop scale on the bundled digits, as functions that return their numbers. The tests
+/// check the claims over 3 seeds; `saddle report` draws them.
+public enum Experiments {
+    /// Digits split 80/20 (split seed 0), standardized with the training part's statistics.
+    public static func digits(dtype: DType = .float64) throws -> (train: Dataset, validation: Dataset) {
+        let (train, validation) = try Digits.load().converted(to: dtype).split(validationFraction: 0.2, seed: 0)
+        let scaler = try Standardization(fittedTo: train)
+        return (try scaler.apply(to: train), try scaler.apply(to: validation))
+    }
+
+    /// A ReLU MLP 64 - hidden... - 10.
+    public static func reluMLP(hidden: [Int], seed: UInt64, dtype: DType = .float64) throws -> Sequential {
+        var g = RandomGenerator(seed: seed)
+        var layers: [any Layer] = []
+        var inputs = 64
+        for units in hidden {
+            layers.append(try Dense(inputSize: inputs, units: units, dtype: dtype, using: &g))
+            layers.append(ReLU())
+            inputs = units
+        }
+        layers.append(try Dense(inputSize: inputs, units: 10, dtype: dtype, using: &g))
+        return Sequential(layers)
+    }
+
+    /// Trains `model` with SGD (momentum 0.9 by default) and returns the trainer and the full
+    /// training-set loss before training and after each epoch (inference mode).
+    public static func trainRecordingLoss(
+        _ model: any Layer, on train: Dataset, epochs: Int, learningRate: Double, momentum: Double = 0.9, batchSize: Int = 64, seed: UInt64
+    ) throws -> (trainer: Trainer, losses: [Double]) {
+        var options = try TrainingOptions(epochs: 1, batchSize: batchSize, seed: seed)
+        options.progress = .silent
+        var trainer = Trainer(
+            model: model, loss: SoftmaxCrossEntropy(), optimizer: try SGD(learningRate: learningRate, momentum: momentum), options: options)
+        var losses = [try trainer.evaluate(train).loss]
+        for epoch in stride(from: 1, through: epochs, by: 1) {
+            trainer.options.epochs = epoch
+            try trainer.fit(training: train)
+            losses.append(try trainer.evaluate(train).loss)
+        }
+        return (trainer, losses)
+    }
+
+    /// `transform` applied to `model` with `probe` as data batch and Saddle's layer factory.
+    public static func grow(_ model: any Layer, _ transform: any ModelTransform, probe: Tensor, seed: UInt64) throws -> (model: any Layer, report: TransformReport) {
+        var context = TransformContext(generator: RandomGenerator(seed: seed), probe: probe, factory: BuiltinLayerFactory())
+        return try transform.apply(to: model, context: &context)
+    }
+
+    /// Every experiment's identifier, in report order.
+    public static let all = ["saddles", "critical_points", "interpolation", "deep_linear", "net2net", "residual"]
+
+    /// Runs the experiment `id` over `seeds` for the report.
+    /// - Throws: `ExperimentError.unknown` for an unknown identifier; whatever training throws.
+    public static func run(_ id: String, seeds: [UInt64]) throws -> ExperimentResult {
+        guard !seeds.isEmpty else { throw ExperimentError.noSeeds }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var result: ExperimentResult
+        switch id {
+        case "saddles": result = try saddlesReport()
+        case "critical_points": result = try criticalPointsReport(seeds: seeds)
+        case "interpolation": result = try interpolationReport(seeds: seeds)
+        case "deep_linear": result = try deepLinearReport(seeds: seeds)
+        case "net2net": result = try net2NetReport(seeds: seeds)
+        case "residual": result = try residualReport(seeds: seeds)
+        default: throw ExperimentError.unknown(id: id, known: all)
+        }
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return result
+    }
+}
+
+/// Why an experiment could not run.
+public enum ExperimentError: Error, CustomStringConvertible {
+    case unknown(id: String, known: [String])
+    case noSeeds
+
+    public var description: String {
+        switch self {
+        case let .unknown(id, known): return "no experiment \"\(id)\"; the experiments are \(known.joined(separator: ", "))"
+        case .noSeeds: return "an experiment needs at least one seed"
+        }
+    }
+}
+
+/// "a, b and c".
+func list(_ values: [String]) -> String {
+    values.count <= 1 ? values.joined() : values.dropLast().joined(separator: ", ") + " and " + (values.last ?? "")
+}
+
+func format(_ x: Double) -> String { String(format: "%.3g", x) }
