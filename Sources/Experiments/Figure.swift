@@ -9,11 +9,14 @@ public struct Figure: Sendable {
         public var points: [(x: Double, y: Double)]
         /// Lines join the points; otherwise each point is a dot.
         public var connected: Bool
+        /// A thin grey line without a legend entry (level curves, reference lines).
+        public var isGuide: Bool
 
-        public init(_ name: String, _ points: [(x: Double, y: Double)], connected: Bool = true) {
+        public init(_ name: String, _ points: [(x: Double, y: Double)], connected: Bool = true, isGuide: Bool = false) {
             self.name = name
             self.points = points
             self.connected = connected
+            self.isGuide = isGuide
         }
 
         /// A series over 0, 1, 2, ... (epochs, iterations).
@@ -76,7 +79,12 @@ public struct Figure: Sendable {
         out.append("<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Report.escape(xLabel))</text>")
         out.append(
             "<text x=\"14\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + plotHeight / 2)))\">\(Report.escape(yLabel + (logY ? " (log scale)" : "")))</text>")
-        for (k, one) in series.enumerated() {
+        for one in series where one.isGuide {
+            let points = one.points.compactMap { p in transformY(p.y).flatMap { p.x.isFinite ? (px(p.x), py($0)) : nil } }
+            guard points.count > 1 else { continue }
+            out.append("<polyline points=\"\(points.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.8\"/>")
+        }
+        for (k, one) in series.filter({ !$0.isGuide }).enumerated() {
             let color = Figure.palette[k % Figure.palette.count]
             let points = one.points.compactMap { p in transformY(p.y).flatMap { p.x.isFinite ? (px(p.x), py($0)) : nil } }
             if one.connected && points.count > 1 {

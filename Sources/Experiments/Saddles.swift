@@ -75,6 +75,21 @@ extension Experiments {
             Swift.abs(qNewton[qNewton.count - 1].y) < 1e-12 && Swift.abs(Swift.abs(qSFN[qSFN.count - 1].y) - 1) < 1e-10,
             "Newton ends at y = \(format(qNewton[qNewton.count - 1].y)), saddle-free Newton at y = \(format(qSFN[qSFN.count - 1].y))"))
         func absY(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] { points.enumerated().map { (x: Double($0.offset), y: Swift.abs($0.element.y)) } }
+        // Level curves x^2 - y^2 = c over the window the paths visit: x = +-sqrt(c + y^2).
+        let ys = stride(from: -0.3, through: 0.3, by: 0.01).map { $0 }
+        var levels: [Figure.Series] = []
+        for c in [0.02, 0.08, 0.2, 0.4, 0.7, 1.0] {
+            let curve = ys.map { (x: (c + $0 * $0).squareRoot(), y: $0) }
+            levels.append(Figure.Series("x^2 - y^2 = \(c)", curve.filter { $0.x <= 1.05 }, isGuide: true))
+        }
+        for c in [-0.08, -0.02] {
+            // Below zero the level set crosses x = 0: draw y = +-sqrt(x^2 - c) over x in [0, 1].
+            for sign in [1.0, -1.0] {
+                let curve = stride(from: 0.0, through: 1.0, by: 0.02).map { (x: $0, y: sign * ($0 * $0 - c).squareRoot()) }.filter { Swift.abs($0.y) <= 0.3 }
+                levels.append(Figure.Series("x^2 - y^2 = \(c)", curve, isGuide: true))
+            }
+        }
+        let window = { (points: [(x: Double, y: Double)]) in points.filter { Swift.abs($0.y) <= 0.3 && $0.x >= -0.05 && $0.x <= 1.05 } }
         return ExperimentResult(
             id: "saddles", title: "1. Gradient descent flees saddles; Newton is drawn to them",
             description: "Optimizers on f(x, y) = x^2 - y^2 from (1, 0.001), and on x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1), in Float64.",
@@ -83,6 +98,10 @@ extension Experiments {
                     title: "x^2 - y^2 from (1, 0.001): distance from the saddle along y", xLabel: "step", yLabel: "|y|", logY: true,
                     series: [Figure.Series("Newton", absY(newton)), Figure.Series("gradient descent", absY(gd)),
                              Figure.Series("saddle-free Newton", absY(sfn)), Figure.Series("damped Newton, mu 10", absY(damped))]),
+                Figure(
+                    title: "x^2 - y^2 from (1, 0.001): the paths over the level curves", xLabel: "x", yLabel: "y",
+                    series: levels + [Figure.Series("Newton", window(newton)), Figure.Series("gradient descent", window(gd)),
+                                      Figure.Series("saddle-free Newton", window(sfn)), Figure.Series("damped Newton, mu 10", window(damped))]),
                 Figure(
                     title: "x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1)", xLabel: "x", yLabel: "y",
                     series: [Figure.Series("Newton", qNewton), Figure.Series("saddle-free Newton", qSFN)]),

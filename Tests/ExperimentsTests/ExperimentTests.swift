@@ -112,7 +112,7 @@ struct ExperimentTests {
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("every claim borne out"), "\(text)")
         let html = try String(contentsOf: page, encoding: .utf8)
-        #expect(html.components(separatedBy: "<svg").count - 1 == 3)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 4)
         #expect(html.contains("7 of 7 claims borne out"))
         #expect(!html.contains("nan") && !html.contains("inf\""))
         let bad = Process()
