@@ -49,12 +49,6 @@ public enum Experiments {
         return (trainer, losses)
     }
 
-    /// `transform` applied to `model` with `probe` as data batch and Saddle's layer factory.
-    public static func grow(_ model: any Layer, _ transform: any ModelTransform, probe: Tensor, seed: UInt64) throws -> (model: any Layer, report: TransformReport) {
-        var context = TransformContext(generator: RandomGenerator(seed: seed), probe: probe, factory: BuiltinLayerFactory())
-        return try transform.apply(to: model, context: &context)
-    }
-
     /// Every experiment's identifier, in report order.
     public static let all = ["saddles", "critical_points", "interpolation", "deep_linear", "net2net", "residual"]
 

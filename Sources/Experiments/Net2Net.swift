@@ -26,8 +26,8 @@ extension Experiments {
         let (teacherTrainer, teacherLosses) = try trainRecordingLoss(try reluMLP(hidden: [12], seed: seed), on: train, epochs: 10, learningRate: rate, seed: seed)
         let teacher = try teacherTrainer.currentModel()
         let probe = try train.features.rows(0..<256)
-        let student = try grow(teacher, Net2WiderNet(layer: "0", units: 36, split: 0.5), probe: probe, seed: seed).model
-        let pad = try grow(teacher, RandomPadWidening(layer: "0", units: 36), probe: probe, seed: seed).model
+        let student = try Net2WiderNet(layer: "0", units: 36, split: 0.5).apply(to: teacher, probe: probe, seed: seed).model
+        let pad = try RandomPadWidening(layer: "0", units: 36).apply(to: teacher, probe: probe, seed: seed).model
         return GrowthComparison(
             seed: seed, teacherLoss: teacherLosses[teacherLosses.count - 1],
             student: try trainRecordingLoss(student, on: train, epochs: 10, learningRate: rate, seed: seed + 10).losses,
@@ -46,8 +46,8 @@ extension Experiments {
         let (teacherTrainer, teacherLosses) = try trainRecordingLoss(try reluMLP(hidden: [24], seed: seed), on: train, epochs: 10, learningRate: rate, seed: seed)
         let teacher = try teacherTrainer.currentModel()
         let probe = try train.features.rows(0..<256)
-        let student = try grow(teacher, Net2DeeperNet(layer: "0"), probe: probe, seed: seed).model
-        let random = try grow(teacher, RandomDeeper(layer: "0"), probe: probe, seed: seed).model
+        let student = try Net2DeeperNet(layer: "0").apply(to: teacher, probe: probe, seed: seed).model
+        let random = try RandomDeeper(layer: "0").apply(to: teacher, probe: probe, seed: seed).model
         return GrowthComparison(
             seed: seed, teacherLoss: teacherLosses[teacherLosses.count - 1],
             student: try trainRecordingLoss(student, on: train, epochs: 10, learningRate: rate, seed: seed + 10).losses,

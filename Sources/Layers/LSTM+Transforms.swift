@@ -23,12 +23,12 @@ extension LSTM: OutputWidening, InputWidening {
             var mask = [Double](repeating: 0, count: 4 * q)
             for gate in 0..<4 { for j in hiddenSize..<q { mask[gate * q + j] = 1 } }
             let rowMask = try Tensor(shape: [4 * q, 1], scalars: mask, dtype: weightIH.dtype)
-            for matrix in [0, 1] {
-                let base = matrix == 0 ? inputWeights : recurrent
+            func perturbed(_ base: Tensor) throws -> Tensor {
                 let deviation = Replication.standardDeviation(base.doubles)
-                let perturbation = try Tensor.randomNormal(base.shape, standardDeviation: noise * deviation, dtype: base.dtype, using: &generator) * rowMask
-                if matrix == 0 { inputWeights = try (base + perturbation).detached } else { recurrent = try (base + perturbation).detached }
+                return try (base + Tensor.randomNormal(base.shape, standardDeviation: noise * deviation, dtype: base.dtype, using: &generator) * rowMask).detached
             }
+            inputWeights = try perturbed(inputWeights)
+            recurrent = try perturbed(recurrent)
         }
         return try LSTM(
             weightIH: inputWeights.detached, weightHH: recurrent, biasIH: biasIH.gatheringRows(rows).detached,

@@ -36,7 +36,7 @@ struct NewtonModel<O: Objective> {
 
     /// The parameters moved by `step` (in the parameters' own dtypes).
     func parameters(after step: Tensor, like parameters: NamedTensors) throws -> NamedTensors {
-        try parameters.unflattening(try theta + step).mapTensors(\.detached)
+        try parameters.unflattening(try theta + step).detached
     }
 
     var negativeCount: Int { eigenvalues.filter { $0 < -1e-12 * scale }.count }
@@ -69,7 +69,7 @@ public struct Newton: Optimizer {
 
     /// - Throws: `OptimizerError.numericalFailure` when the Hessian is singular.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
-        let evaluation = try objective.valueAndGradient(at: parameters)
+        let evaluation = try objective.evaluation(at: parameters)
         let model = try NewtonModel(objective, at: parameters, limit: maximumParameters)
         let tolerance = 1e-12 * model.scale
         if let tiny = model.eigenvalues.first(where: { Swift.abs($0) <= tolerance }) {
@@ -115,7 +115,7 @@ public struct DampedNewton: Optimizer {
     /// - Throws: `OptimizerError.numericalFailure` when H + mu I is singular, or when the
     ///   adaptive search finds no decrease.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
-        let evaluation = try objective.valueAndGradient(at: parameters)
+        let evaluation = try objective.evaluation(at: parameters)
         let model = try NewtonModel(objective, at: parameters, limit: maximumParameters)
         let minimum = model.eigenvalues.first ?? 0
         var mu = damping

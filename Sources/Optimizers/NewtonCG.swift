@@ -28,7 +28,7 @@ public struct NewtonCG: Optimizer {
     }
 
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
-        let evaluation = try objective.valueAndGradient(at: parameters)
+        let evaluation = try objective.evaluation(at: parameters)
         let curvature = try Curvature(objective, at: parameters)
         let theta = try curvature.flatPoint()
         let g = try curvature.gradient(at: theta)
@@ -74,7 +74,7 @@ public struct NewtonCG: Optimizer {
             step = step * t
             note += ", step length \(t)"
         }
-        parameters = try parameters.unflattening(theta + step).mapTensors(\.detached)
+        parameters = try parameters.unflattening(theta + step).detached
         return StepReport(
             loss: evaluation.value, state: evaluation.state, gradientNorm: gradientNorm, prediction: evaluation.prediction,
             message: "\(iterations) CG iterations, \(note)")

@@ -35,7 +35,7 @@ public struct SaddleFreeNewton: Optimizer {
     }
 
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
-        let evaluation = try objective.valueAndGradient(at: parameters)
+        let evaluation = try objective.evaluation(at: parameters)
         let curvature = try Curvature(objective, at: parameters)
         let theta = try curvature.flatPoint()
         let gradient = try curvature.gradient(at: theta)
@@ -109,7 +109,7 @@ public struct SaddleFreeNewton: Optimizer {
             if !found { best = (current, best.step * 0, best.damping) }
             note = found ? ", backtracked to length \(length)" : ", no decrease found: the parameters stay"
         }
-        parameters = try parameters.unflattening(theta + best.step).mapTensors(\.detached)
+        parameters = try parameters.unflattening(theta + best.step).detached
         let negative = values.filter { $0 < -1e-12 * scale }.count
         return StepReport(
             loss: evaluation.value, state: evaluation.state, gradientNorm: gradient.squaredNorm.squareRoot(), prediction: evaluation.prediction,

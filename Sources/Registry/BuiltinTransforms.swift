@@ -128,14 +128,22 @@ public struct TransformRecord: Sendable {
     }
 }
 
-/// Applies a configured transform to a model with the run's probe batch and the built-in
-/// factory, deterministically from `seed`.
+extension ModelTransform {
+    /// The transform applied with Saddle's own layer factory, `probe` as the data batch, and
+    /// its randomness drawn from `seed`.
+    /// - Throws: what the transform throws when it does not apply.
+    public func apply(to model: any Layer, probe: Tensor?, seed: UInt64) throws -> (model: any Layer, report: TransformReport) {
+        var context = TransformContext(generator: RandomGenerator(seed: seed), probe: probe, factory: BuiltinLayerFactory())
+        return try apply(to: model, context: &context)
+    }
+}
+
+/// Applies a configured transform to a model with the run's probe batch, deterministically
+/// from the record's seed.
 func applyTransform(
     _ record: TransformRecord, to model: any Layer, probe: Tensor, registry: Registry
 ) throws -> (model: any Layer, report: TransformReport) {
-    let transform = try registry.buildTransform(record.configuration, at: JSONPath().appending("transforms"))
-    var context = TransformContext(generator: RandomGenerator(seed: record.seed), probe: probe, factory: BuiltinLayerFactory())
-    return try transform.apply(to: model, context: &context)
+    try registry.buildTransform(record.configuration, at: JSONPath().appending("transforms")).apply(to: model, probe: probe, seed: record.seed)
 }
 
 /// Applies the run's scheduled transforms at the end of their epochs, keeping the optimizer
@@ -168,8 +176,11 @@ extension Run {
     /// receive the checkpoint's tensors.
     static func model(for checkpoint: Checkpoint, configuration: RunConfiguration, data: DataSplits) throws -> any Layer {
         var model = try configuration.buildModel(inputShape: data.training.exampleShape)
-        for line in (checkpoint.metadata["transforms"] ?? "").split(separator: "\n") {
-            model = try applyTransform(try TransformRecord(line: String(line)), to: model, probe: probe(data), registry: configuration.registry).model
+        let history = (checkpoint.metadata["transforms"] ?? "").split(separator: "\n")
+        guard !history.isEmpty else { return model }
+        let batch = try probe(data)
+        for line in history {
+            model = try applyTransform(try TransformRecord(line: String(line)), to: model, probe: batch, registry: configuration.registry).model
         }
         return model
     }
@@ -218,9 +229,8 @@ extension RunConfiguration {
             let scheduled = transforms[index]
             let path = JSONPath().appending("transforms").appending(index)
             let transform = try registry.buildTransform(scheduled.configuration, at: path)
-            var context = TransformContext(generator: RandomGenerator(seed: seed), probe: probe, factory: BuiltinLayerFactory())
             do {
-                current = try transform.apply(to: current, context: &context).model
+                current = try transform.apply(to: current, probe: probe, seed: seed).model
             } catch let error as TransformError {
                 throw ConfigurationError(path, "\(error) (the model as it will be after epoch \(scheduled.atEpoch))")
             }

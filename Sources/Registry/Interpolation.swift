@@ -60,7 +60,7 @@ extension Run {
         let origin: NamedTensors
         let startName: String
         if let start {
-            origin = try Run.loaded(start, configuration: nil, registry: registry).model.parameters
+            origin = try Run.loaded(start, configuration: nil, registry: registry, known: (run.data, data)).model.parameters
             startName = start.path
         } else {
             guard checkpoint.metadata["transforms"] == nil else {

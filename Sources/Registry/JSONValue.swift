@@ -1,3 +1,5 @@
+import SaddleTraining
+
 /// A JSON value that keeps object keys in their written order and numbers exactly as written.
 ///
 /// Saddle reads configurations with its own strict parser: objects keep key order (so a
@@ -80,26 +82,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return x.isFinite ? "\(x)" : "null"
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { Safetensors.jsonString(text) }
 }
 
 /// Where a JSON document is broken: line and column (1-based) of the offending byte.

@@ -19,7 +19,7 @@ public struct Run {
         trainer = Trainer(
             model: model, loss: try configuration.buildLoss(),
             optimizer: try configuration.buildOptimizer(),
-            options: try configuration.trainingOptions())
+            options: try configuration.trainingOptions(model: model))
     }
 
     /// Continues from a checkpoint written by a run of the same configuration.
@@ -58,15 +58,17 @@ public struct Run {
 
     /// A checkpoint read from `url` with its run configuration (`configuration`, else the one
     /// embedded in it), the configuration's data, and the model it holds (recorded transforms
-    /// replayed, tensors loaded).
+    /// replayed, tensors loaded). `known` is data already loaded for a "data" section; it is
+    /// used instead of loading again when the configuration's section is the same.
     /// - Throws: configuration, data and checkpoint errors, each naming the file.
     static func loaded(
-        _ url: URL, configuration: RunConfiguration?, registry: Registry, adjust: (inout RunConfiguration) throws -> Void = { _ in }
+        _ url: URL, configuration: RunConfiguration?, registry: Registry, known: (section: JSONValue, data: DataSplits)? = nil,
+        adjust: (inout RunConfiguration) throws -> Void = { _ in }
     ) throws -> (checkpoint: Checkpoint, run: RunConfiguration, data: DataSplits, model: any Layer) {
         let checkpoint = try Checkpoint.read(from: url)
         var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
         try adjust(&run)
-        let data = try run.loadData()
+        let data = try known.flatMap { $0.section == run.data ? $0.data : nil } ?? run.loadData()
         do {
             let model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
             return (checkpoint, run, data, model)

@@ -198,7 +198,8 @@ public struct RunConfiguration: Sendable {
     }
 
     /// The canonical JSON form: every section, defaults filled in, in a fixed key order.
-    public func json() throws -> JSONValue {
+    /// `model`, when given, is the configured model already built (saves building it again).
+    public func json(model: (any Layer)? = nil) throws -> JSONValue {
         func canonical(_ value: JSONValue, _ kind: ComponentKind, _ key: String) throws -> JSONValue {
             let (entry, args) = try registry.arguments(for: value, nameKey: "name", kinds: [kind], at: JSONPath().appending(key))
             return .object([("name", .string(entry.name))] + args.values)
@@ -208,7 +209,7 @@ public struct RunConfiguration: Sendable {
             ("seed", .number(Double(seed))), ("dtype", .string(dtype.rawValue)),
             ("plugins", .array(plugins.map { .object([("path", .string($0.path))] + ($0.sha256.map { [("sha256", JSONValue.string($0))] } ?? [])) })),
             ("data", try canonical(data, .dataset, "data")),
-            ("model", try canonicalModel()),
+            ("model", try model?.configuration ?? canonicalModel()),
             ("loss", try canonical(loss, .loss, "loss")),
             ("optimizer", try canonical(optimizer, .optimizer, "optimizer")),
             ("schedule", try canonical(schedule, .schedule, "schedule")),
@@ -297,7 +298,7 @@ public struct RunConfiguration: Sendable {
     }
 
     /// Training options from the "train" section.
-    public func trainingOptions() throws -> TrainingOptions {
+    public func trainingOptions(model: (any Layer)? = nil) throws -> TrainingOptions {
         var options = try TrainingOptions(epochs: train.int("epochs"), batchSize: train.int("batch_size"), seed: seed)
         options.evaluationBatchSize = train.int("evaluation_batch_size")
         options.schedule = try buildSchedule()
@@ -308,7 +309,7 @@ public struct RunConfiguration: Sendable {
             options.metricsFile = checkpointDirectory.appendingPathComponent("metrics.jsonl")
         }
         options.progress = ProgressStyle(rawValue: train.string("progress")) ?? .automatic
-        options.configuration = try json().pretty
+        options.configuration = try json(model: model).pretty
         return options
     }
 }

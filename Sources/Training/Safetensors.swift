@@ -143,8 +143,8 @@ public enum Safetensors {
         }
     }
 
-    /// A JSON string literal for `text`.
-    static func jsonString(_ text: String) -> String {
+    /// A JSON string literal for `text` (also how the registry writes JSON strings).
+    package static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

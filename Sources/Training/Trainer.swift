@@ -324,11 +324,11 @@ public struct Trainer {
         } catch {
             throw CheckpointError.writeFailed(file: directory.path, reason: (error as NSError).localizedDescription)
         }
-        let state = try checkpoint()
+        let bytes = try checkpoint().encoded()
         let last = directory.appendingPathComponent("last.safetensors")
-        try state.write(to: last)
+        try AtomicFile.write(bytes, to: last)
         lastCheckpoint = last
-        if improved { try state.write(to: directory.appendingPathComponent("best.safetensors")) }
+        if improved { try AtomicFile.write(bytes, to: directory.appendingPathComponent("best.safetensors")) }
     }
 }
 

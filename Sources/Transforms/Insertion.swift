@@ -43,15 +43,9 @@ public struct BatchNormInsertion: ModelTransform {
         guard let probe = context.probe, let factory = context.factory else {
             throw TransformError.missingInput(transform: name, reason: "a probe batch (for statistics) and a layer factory are needed")
         }
-        let h = try TransformSupport.activations(before: index + 1, in: parent, of: model, probe: probe)
-        guard h.rank == 2 else {
-            throw TransformError.unsupported(path: layer, layer: "\(type(of: try LayerTree.layer(at: layer, in: model)))", reason: "does not output [batch, features]")
-        }
-        let mean = try h.mean(alongAxis: 0)
-        let variance = try (h - mean).squared().mean(alongAxis: 0)
-        var (updated, report) = try TransformSupport.inserting(
-            [try factory.identityBatchNorm(mean: mean, variance: variance)], into: parent, at: index + 1, in: model)
-        report.notes = ["the new BatchNorm is the identity in inference mode only; in training mode it normalizes with batch statistics"]
+        let norm = try TransformSupport.identityBatchNorm(before: index + 1, in: parent, of: model, probe: probe, factory: factory, path: layer)
+        var (updated, report) = try TransformSupport.inserting([norm], into: parent, at: index + 1, in: model)
+        report.notes = [TransformSupport.batchNormNote]
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }
 }

@@ -24,6 +24,11 @@ struct LayerTree {
         return current
     }
 
+    /// The container at `path`, or the model itself for "" (the root).
+    static func container(at path: String, in model: any Layer) throws -> any Layer {
+        path.isEmpty ? model : try layer(at: path, in: model)
+    }
+
     /// The model with the container at `path` ("" for the root) rebuilt by `edit`.
     static func editing(_ path: String, in model: any Layer, _ edit: (any LayerContainer) throws -> any Layer) throws -> any Layer {
         guard let container = model as? any LayerContainer else {
@@ -45,7 +50,7 @@ struct LayerTree {
         let last = components.removeLast()
         let parent = components.joined(separator: ".")
         let target = try layer(at: path, in: model)
-        let container = parent.isEmpty ? model : try layer(at: parent, in: model)
+        let container = try container(at: parent, in: model)
         guard let sequence = container as? any LayerContainer, sequence.isSequence else {
             throw TransformError.unsupported(
                 path: path, layer: "\(type(of: target))",
@@ -109,8 +114,30 @@ enum TransformSupport {
             throw TransformError.unsupported(path: path, layer: "\(type(of: target))", reason: "cannot give \(purpose)")
         }
         let (parent, index) = try LayerTree.position(of: path, in: model)
-        let container = try (parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer
+        let container = try LayerTree.container(at: parent, in: model) as? any LayerContainer
         return (source, parent, index, container?.children.map(\.layer) ?? [])
+    }
+
+    /// The note of every transform that inserts a BatchNorm set from data statistics.
+    static let batchNormNote = "the new BatchNorm is the identity in inference mode only; in training mode it normalizes with batch statistics"
+
+    /// A BatchNorm that is the identity, in inference mode, on the activations entering the
+    /// layer at `index` of the container at `parent` for `probe`: running statistics = the
+    /// probe's (biased) statistics, gamma = sqrt(var + eps), beta = mean. `path` names the layer
+    /// producing those activations, for the error.
+    /// - Throws: `TransformError.unsupported` when the activations are not `[batch, features]`.
+    static func identityBatchNorm(
+        before index: Int, in parent: String, of model: any Layer, probe: Tensor, factory: any TransformLayerFactory, path: String
+    ) throws -> any Layer {
+        let h = try activations(before: index, in: parent, of: model, probe: probe)
+        guard h.rank == 2 else {
+            throw TransformError.unsupported(
+                path: path, layer: "\(type(of: try LayerTree.layer(at: path, in: model)))",
+                reason: "does not output [batch, features], so a BatchNorm cannot follow it")
+        }
+        let mean = try h.mean(alongAxis: 0)
+        let variance = try (h - mean).squared().mean(alongAxis: 0)
+        return try factory.identityBatchNorm(mean: mean, variance: variance)
     }
 
     /// Where a layer inserted after the layer at `index` goes: after the activation that
@@ -146,7 +173,7 @@ enum TransformSupport {
     /// model reads `probe` (inference mode). A sequence feeds each child the previous child's
     /// output; any other container (a residual block) feeds each child its own input.
     static func activations(before index: Int, in parent: String, of model: any Layer, probe: Tensor) throws -> Tensor {
-        let container = parent.isEmpty ? model : try LayerTree.layer(at: parent, in: model)
+        let container = try LayerTree.container(at: parent, in: model)
         guard let node = container as? any LayerContainer else {
             throw TransformError.unknownLayer(path: parent, available: LayerTree.paths(in: model))
         }
@@ -156,7 +183,7 @@ enum TransformSupport {
             var components = parent.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             let name = components.removeLast()
             let grandparent = components.joined(separator: ".")
-            let outer = try (grandparent.isEmpty ? model : LayerTree.layer(at: grandparent, in: model)) as? any LayerContainer
+            let outer = try LayerTree.container(at: grandparent, in: model) as? any LayerContainer
             guard let position = outer?.children.firstIndex(where: { $0.name == name }) else {
                 throw TransformError.unknownLayer(path: parent, available: LayerTree.paths(in: model))
             }

@@ -40,14 +40,9 @@ public struct Net2DeeperNet: ModelTransform {
             guard let probe = context.probe, let factory = context.factory else {
                 throw TransformError.missingInput(transform: name, reason: "a BatchNorm layer needs a probe batch for its statistics")
             }
-            let h = try TransformSupport.activations(before: position, in: parent, of: model, probe: probe)
-            guard h.rank == 2 else {
-                throw TransformError.unsupported(path: layer, layer: "\(type(of: source))", reason: "does not output [batch, features], so a BatchNorm cannot follow it")
-            }
-            let mean = try h.mean(alongAxis: 0)
-            let variance = try (h - mean).squared().mean(alongAxis: 0)
-            inserted.insert(try factory.identityBatchNorm(mean: mean, variance: variance), at: 1)
-            notes.append("the new BatchNorm is the identity in inference mode only; in training mode it normalizes with batch statistics")
+            inserted.insert(
+                try TransformSupport.identityBatchNorm(before: position, in: parent, of: model, probe: probe, factory: factory, path: layer), at: 1)
+            notes.append(TransformSupport.batchNormNote)
         }
         var (updated, report) = try TransformSupport.inserting(inserted, into: parent, at: position, in: model)
         report.notes = notes

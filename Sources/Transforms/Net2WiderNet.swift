@@ -37,8 +37,7 @@ public struct Net2WiderNet: ModelTransform {
 
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         try Widening.apply(layer: layer, units: units, split: split, to: model, context: &context) { target, current, generator in
-            var mapping = Array(0..<current)
-            for _ in current..<units { mapping.append(Int(generator.next() % UInt64(current))) }
+            let mapping = Widening.randomMapping(from: current, to: units, using: &generator)
             return try .replicate(mapping, target.wideningOutputs(to: mapping, noise: noise, using: &generator))
         }
     }
@@ -77,6 +76,17 @@ enum Widening {
         case replicate([Int], any Layer)
         /// Fresh units appended, and the widened layer.
         case pad(Int, any Layer)
+
+        var isReplication: Bool {
+            if case .replicate = self { return true }
+            return false
+        }
+    }
+
+    /// g for `units` units over `current` ones: g(j) = j for the originals, uniform over them
+    /// for the new ones.
+    static func randomMapping(from current: Int, to units: Int, using generator: inout RandomGenerator) -> [Int] {
+        Array(0..<current) + (current..<Swift.max(units, current)).map { _ in Int(generator.next() % UInt64(current)) }
     }
 
     static func apply(
@@ -99,22 +109,20 @@ enum Widening {
                 reason: "would need a tensor of about \(Int(largest.rounded())) elements at \(units) units, more than the limit of \(maximumTensorElements)")
         }
         let (parent, index) = try LayerTree.position(of: path, in: model)
-        let container = try (parent.isEmpty ? model : LayerTree.layer(at: parent, in: model)) as? any LayerContainer
+        let container = try LayerTree.container(at: parent, in: model) as? any LayerContainer
         guard let siblings = container?.children.map(\.layer) else {
             throw TransformError.unknownLayer(path: path, available: LayerTree.paths(in: model))
         }
         var replaced = siblings
         let decision = try plan(widenable, current, &context.generator)
-        var mapping: [Int]
-        var replicated = false
+        let mapping: [Int]
         switch decision {
         case let .replicate(g, widened):
             mapping = g
-            replicated = true
             replaced[index] = widened
         case let .pad(extra, widened):
             // Per-feature layers give the new features copies of existing features' state.
-            mapping = Array(0..<current) + (0..<extra).map { _ in Int(context.generator.next() % UInt64(current)) }
+            mapping = randomMapping(from: current, to: current + extra, using: &context.generator)
             replaced[index] = widened
         }
         let counts = try Replication.counts(mapping, units: current)
@@ -150,7 +158,7 @@ enum Widening {
         let resized = after.paths.filter { before[$0]?.shape != after[$0]?.shape }
         let report = TransformReport(
             pathMap: before.paths.map { ($0, $0) }, resized: resized,
-            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: replicated ? [(path, mapping)] : [])
+            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: decision.isReplication ? [(path, mapping)] : [])
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }
 }

@@ -12,14 +12,11 @@ struct InterpolationExperimentTests {
 
     @Test("from initialization to solution the training cost falls without a barrier", arguments: ["relu", "maxout", "lstm"], [UInt64(1), 2, 3])
     func noBarrierFromInitialization(kind: String, seed: UInt64) throws {
-        let (_, solution, points) = try Experiments.interpolationFromInitialization(kind, seed: seed)
-        let before = solution.tensors
+        let (_, _, points) = try Experiments.interpolationFromInitialization(kind, seed: seed)
         let losses = points.map(\.trainingLoss)
         #expect(roughlyMonotone(losses), "\(kind) seed \(seed): \(losses)")
         #expect(losses.last! < 0.25 * losses.first!)
         #expect(try #require(points.last?.validationAccuracy) >= 0.9)
-        // The analysis left the model alone.
-        for (path, tensor) in solution.tensors { #expect(before[path]?.floats == tensor.floats, "the analysis changed \(path)") }
     }
 
     /// W = F_0 F_1 F_2 F_3, each factor drawn with standard deviation 0.04: the model starts

@@ -110,16 +110,17 @@ struct LayerHessianTests {
         var g = RandomGenerator(seed: 31)
         let (layer, input) = try layerCase.make(&g)
         let parameters = layer.parameters
-        guard parameters.scalarCount > 0 else { return }
         var probe = RandomGenerator(seed: 32)
         let r = Tensor.randomNormal(try layer(input).shape, dtype: .float64, using: &probe)
+        // The Hessian in the parameters; for a layer without any, in its input.
+        let inParameters = parameters.scalarCount > 0
         let f = { (theta: Tensor) throws -> Tensor in
-            let model = try layer.replacing(try parameters.unflattening(theta))
+            let model = inParameters ? try layer.replacing(try parameters.unflattening(theta)) : layer
             var context = ForwardContext(mode: layerCase.mode, random: RandomGenerator(seed: 33))
-            let out = try model(input, context: &context)
+            let out = try model(inParameters ? input : theta.reshaped(to: input.shape), context: &context)
             return try (out * r).sum() + (out.squared() * r).sum() * 0.5
         }
-        let theta = try parameters.flattened()
+        let theta = inParameters ? try parameters.flattened() : try input.reshaped(to: [input.count])
         let forward = try hessian(at: theta, of: f)
         let reverse = try hessianFromProducts(at: theta, of: f)
         let scale = max(1, reverse.doubles.map { Swift.abs($0) }.max() ?? 0)

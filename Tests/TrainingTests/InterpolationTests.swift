@@ -32,6 +32,14 @@ struct InterpolationTests {
         #expect(TestSupport.maxAbsDifference(try #require(averaged.tensors["1.running_mean"]).doubles, expected.doubles) <= 1e-5)
         // The model itself keeps its statistics.
         #expect(model.tensors["1.running_mean"]?.doubles == [Double](repeating: 0, count: 16))
+        // An interpolation (which recalibrates at every point) leaves the model alone too.
+        let before = model.tensors
+        var endGenerator = RandomGenerator(seed: 5)
+        let end = model.parameters.mapTensors { Tensor.randomNormal($0.shape, dtype: $0.dtype, using: &endGenerator) }
+        _ = try LinearInterpolation.evaluate(
+            model: model, from: model.parameters, to: end, alphas: [0, 0.5, 1], loss: SoftmaxCrossEntropy(), training: try train.subset(Array(0..<300)))
+        #expect(model.tensors.paths == before.paths)
+        for (path, tensor) in model.tensors { #expect(before[path]?.floats == tensor.floats, "the interpolation changed \(path)") }
     }
 
     @Test("coordinates against a line: on it, beside it, beyond its end")

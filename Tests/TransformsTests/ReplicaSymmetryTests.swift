@@ -37,7 +37,7 @@ struct ReplicaSymmetryTests {
         let teacher = try teacherTrainer.currentModel()
         let probe = try train.features.rows(0..<256)
         for (noise, split) in [(0.0, 0.0), (0.05, 0.0), (0.0, 0.5)] {
-            let (student, report) = try Experiments.grow(teacher, Net2WiderNet(layer: "0", units: 14, noise: noise, split: split), probe: probe, seed: 7)
+            let (student, report) = try Net2WiderNet(layer: "0", units: 14, noise: noise, split: split).apply(to: teacher, probe: probe, seed: 7)
             if split > 0 { #expect(try #require(report.maxDeviation) <= 1e-12) }
             let mapping = try #require(report.unitMappings.first { $0.path == "0" }?.mapping)
             #expect(mapping.count == 14 && mapping[..<8] == ArraySlice(0..<8))

@@ -69,7 +69,7 @@ struct ScheduledTransformTests {
         #expect(before["4.weight.exp_avg"] != nil && before["4.weight.step"] != nil)
 
         // Deepening after layer 2 renumbers the last Dense from 4 to 6.
-        let (deeper, report) = try Experiments.grow(try trainer.currentModel(), Net2DeeperNet(layer: "2"), probe: try train.features.rows(0..<64), seed: 2)
+        let (deeper, report) = try Net2DeeperNet(layer: "2").apply(to: try trainer.currentModel(), probe: try train.features.rows(0..<64), seed: 2)
         trainer.replaceModel(deeper, pathMap: report.pathMap)
         var state = trainer.optimizer.state
         for slot in ["exp_avg", "exp_avg_sq", "step"] {
@@ -83,7 +83,7 @@ struct ScheduledTransformTests {
 
         // Widening layer 0 resizes 0.weight, 0.bias and 2.weight: all their slots go, step included.
         state = trainer.optimizer.state
-        let (wider, widening) = try Experiments.grow(try trainer.currentModel(), Net2WiderNet(layer: "0", units: 20), probe: try train.features.rows(0..<64), seed: 3)
+        let (wider, widening) = try Net2WiderNet(layer: "0", units: 20).apply(to: try trainer.currentModel(), probe: try train.features.rows(0..<64), seed: 3)
         #expect(Set(widening.resized) == ["0.weight", "0.bias", "2.weight"])
         trainer.replaceModel(wider, pathMap: widening.pathMap)
         let after = trainer.optimizer.state

@@ -50,7 +50,16 @@ public struct ObjectiveGradient {
 extension Objective {
     /// The loss value at `parameters`, recording nothing.
     public func value(at parameters: NamedTensors) throws -> Double {
-        try GradientRecording.withoutRecording { try loss(at: parameters.detached).loss.item() }
+        try evaluation(at: parameters).value
+    }
+
+    /// The loss value, the layer state and the prediction at `parameters`: a forward pass
+    /// only, recording nothing (for optimizers that take the gradient elsewhere).
+    public func evaluation(at parameters: NamedTensors) throws -> (value: Double, state: NamedTensors, prediction: Tensor?) {
+        try GradientRecording.withoutRecording {
+            let output = try loss(at: parameters.detached)
+            return (try output.loss.item(), output.state, output.prediction?.detached)
+        }
     }
 
     /// The loss value and its gradient with respect to every parameter.

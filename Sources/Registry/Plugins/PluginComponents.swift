@@ -74,16 +74,19 @@ public struct PluginActivation: Layer, ConfigurableLayer {
     let kernels: ActivationKernels
     /// The validated hyperparameters, in declared order.
     public let arguments: [(String, JSONValue)]
+    /// `arguments` as the numbers the kernels take.
+    let hyperparameters: [Double]
 
     init(kernels: ActivationKernels, arguments: [(String, JSONValue)]) {
         self.kernels = kernels
         self.arguments = arguments
+        hyperparameters = hyperparameterValues(arguments)
     }
 
     public var name: String { kernels.name }
 
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
-        try kernels.apply(input, hyperparameterValues(arguments))
+        try kernels.apply(input, hyperparameters)
     }
 
     public func layerConfiguration() -> JSONValue { .object([("layer", .string(name))] + arguments) }
@@ -250,12 +253,15 @@ public struct PluginLayer: Layer, ConfigurableLayer {
     public let inputFeatures: Int
     public let outputFeatures: Int
     public private(set) var weights: [Tensor]
+    /// `arguments` as the numbers the kernels take.
+    let hyperparameters: [Double]
 
     init(kernels: LayerKernels, arguments: [(String, JSONValue)], inputFeatures: Int, dtype: DType, generator: inout RandomGenerator) throws {
         self.kernels = kernels
         self.arguments = arguments
         self.inputFeatures = inputFeatures
         let hyper = hyperparameterValues(arguments)
+        hyperparameters = hyper
         var output: Int64 = 0
         try hyper.withUnsafeBufferPointer { h in
             try kernels.check("output_features") { kernels.outputFeatures(h.baseAddress, Int64(inputFeatures), &output, $0) }
@@ -300,7 +306,7 @@ public struct PluginLayer: Layer, ConfigurableLayer {
         guard weights.allSatisfy({ $0.dtype == input.dtype }) else {
             throw TensorError.dtypeMismatch(op: name, dtypes: [input.dtype] + weights.map(\.dtype))
         }
-        return try kernels.apply(input, weights, outputFeatures: outputFeatures, hyper: hyperparameterValues(arguments))
+        return try kernels.apply(input, weights, outputFeatures: outputFeatures, hyper: hyperparameters)
     }
 
     public var parameters: NamedTensors { NamedTensors(zip(kernels.weightNames, weights)) }

@@ -99,9 +99,6 @@ final class PluginKernel: @unchecked Sendable {
         argumentTypes.deallocate()
     }
 
-    /// Whether a function exists for `dtype`.
-    func supports(_ dtype: DType) -> Bool { functions[dtype] != nil }
-
     /// Calls the kernel once with the arguments its signature names.
     /// - Throws: `PluginError.kernelFailed` with the plugin's message, or `.missingKernel`.
     func call(_ dtype: DType, _ arguments: KernelArguments) throws {
