@@ -8,7 +8,9 @@ public struct CSVReader: Sendable {
     public var labelColumn: Int = -1
     /// Whether the first line is a header to skip.
     public var hasHeader = false
-    /// Classes for classification data; nil infers max(label) + 1 when all labels are whole.
+    /// Classes for classification data; nil infers max(label) + 1 when all labels are whole
+    /// and non-negative (then the largest must be below `Dataset.maximumClassCount`); other
+    /// labels are regression targets.
     public var classCount: Int?
 
     public init(labelColumn: Int = -1, hasHeader: Bool = false, classCount: Int? = nil) {
@@ -20,7 +22,7 @@ public struct CSVReader: Sendable {
     /// Reads the file at `url`.
     /// - Throws: `DataError` naming the file and line of the first problem.
     public func read(_ url: URL, dtype: DType = .float32) throws -> Dataset {
-        let data = try Gzip.read(url)
+        let data = try Gzip.read(url, limit: Dataset.maximumFileBytes)
         return try parse(data, name: url.path, dtype: dtype)
     }
 
@@ -34,7 +36,9 @@ public struct CSVReader: Sendable {
         var labels: [Double] = []
         var width: Int?
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var rowLines: [Int] = []
+        // "\r\n" is one Character in Swift, so both line ends are named.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             if line.allSatisfy({ $0 == " " }) { continue }
@@ -58,11 +62,21 @@ public struct CSVReader: Sendable {
                 }
                 if column == labelIndex { labels.append(value) } else { features.append(value) }
             }
+            rowLines.append(lineNumber)
         }
         guard let width, !labels.isEmpty else { throw DataError.invalid(file: name, reason: "no data lines") }
         var classes = classCount
         if classes == nil, labels.allSatisfy({ $0 >= 0 && $0.rounded() == $0 }) {
-            classes = Int(labels.max() ?? 0) + 1
+            // Whole, non-negative labels are classes; the largest must stay below the limit.
+            let (row, largest) = labels.enumerated().max { $0.element < $1.element } ?? (0, 0)
+            guard largest < Double(Dataset.maximumClassCount) else {
+                throw DataError.invalid(
+                    file: name,
+                    reason: "line \(rowLines[row]): label \(largest) is not a class index below the limit of \(Dataset.maximumClassCount) classes")
+            }
+            classes = Int(largest) + 1
+        } else if let classes, let row = labels.firstIndex(where: { !($0 >= 0 && $0 < Double(classes) && $0.rounded() == $0) }) {
+            throw DataError.invalid(file: name, reason: "line \(rowLines[row]): label \(labels[row]) is not a class index in 0..<\(classes)")
         }
         return try Dataset(
             features: Tensor(shape: [labels.count, width - 1], scalars: features, dtype: dtype),

@@ -21,7 +21,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unreadable(file, reason): return "\(file): cannot read: \(reason)"
+        case let .unreadable(file, reason): return "\(file): \(reason)"
         case let .badMagicNumber(file, found, expected):
             return "\(file): bad magic number 0x\(String(found, radix: 16)) at offset 0 (expected \(expected))"
         case let .truncated(file, offset, needed):

@@ -12,6 +12,12 @@ public struct Dataset: Sendable {
     /// Where the data came from (for messages).
     public var name: String
 
+    /// The most classes a classification data set may have: 100,000 (labels 0...99,999).
+    public static let maximumClassCount = 100_000
+    /// The largest data file read, after decompression: 1 GiB (Fashion-MNIST's largest file
+    /// inflates to 47 MB).
+    public static let maximumFileBytes = 1 << 30
+
     /// - Throws: `DataError.invalid` when features and labels disagree on the example count.
     public init(features: Tensor, labels: Tensor, classCount: Int? = nil, name: String = "dataset") throws {
         guard features.rank >= 1, labels.rank >= 1, features.shape[0] == labels.shape[0] else {

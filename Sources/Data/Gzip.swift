@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import SaddleCore
 
 /// Gzip (and zlib) decompression through zlib.
 enum Gzip {
@@ -10,7 +11,7 @@ enum Gzip {
 
     /// The decompressed bytes of a gzip stream (concatenated members included).
     /// - Throws: `DataError.badCompression` naming `file` and the input offset reached.
-    static func decompress(_ data: Data, file: String) throws -> Data {
+    static func decompress(_ data: Data, file: String, limit: Int = Dataset.maximumFileBytes) throws -> Data {
         var output = Data()
         var stream = z_stream()
         // 15 window bits + 32: accept gzip or zlib headers.
@@ -31,6 +32,9 @@ enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 output.append(buffer, count: chunk - Int(stream.avail_out))
+                guard output.count <= limit else {
+                    throw DataError.invalid(file: file, reason: "decompresses to more than \(limit) bytes, the limit for a data file")
+                }
                 let consumed = input.count - Int(stream.avail_in)
                 switch status {
                 case Z_STREAM_END:
@@ -52,15 +56,15 @@ enum Gzip {
         return output
     }
 
-    /// The bytes of `url`, decompressed when they are gzip.
-    /// - Throws: `DataError.unreadable` or `.badCompression`.
-    static func read(_ url: URL) throws -> Data {
+    /// The bytes of `url`, decompressed when they are gzip, at most `limit` bytes either way.
+    /// - Throws: `DataError.unreadable`, `.badCompression` or `.invalid` (over the limit).
+    static func read(_ url: URL, limit: Int = Dataset.maximumFileBytes) throws -> Data {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw DataError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
+            data = try FileSystem.read(url, limit: limit)
+        } catch let error as FileError {
+            throw DataError.unreadable(file: url.path, reason: error.reason)
         }
-        return isCompressed(data) ? try decompress(data, file: url.path) : data
+        return isCompressed(data) ? try decompress(data, file: url.path, limit: limit) : data
     }
 }

@@ -18,6 +18,10 @@ public struct Adam: GradientOptimizer {
     public var decoupledWeightDecay: Bool
     public var maxGradientNorm: Double?
     public var state = NamedTensors()
+    /// `exp_avg` and `exp_avg_sq` shaped like their parameter, and the `step` count.
+    public var stateSlots: [OptimizerSlot]? {
+        [OptimizerSlot("exp_avg", .parameter), OptimizerSlot("exp_avg_sq", .parameter), OptimizerSlot("step", .stepCount)]
+    }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for out-of-range settings.
     public init(
@@ -63,17 +67,20 @@ public struct Adam: GradientOptimizer {
                 }
             }
             let zeros = { g.zerosLike() }
+            if let count = state[path + ".step"], count.rank != 0 || count.dtype != .float64 {
+                throw OptimizerError.invalidState(path: path + ".step", reason: "a step count is a float64 scalar, found \(count.dtype) \(count.shape)")
+            }
             let step = state.modify(path + ".step", insertingIfAbsent: { Tensor(0, dtype: .float64) }) { step -> Double in
                 step.fill(with: (step.doubles.first ?? 0) + 1)
                 return step.doubles.first ?? 1
             }
             let (b1, b2) = (beta1, beta2)
-            let m = state.modify(path + ".exp_avg", insertingIfAbsent: zeros) { m in
+            let m = try state.modifyState(path + ".exp_avg", like: parameters.tensors[k], insertingIfAbsent: zeros) { m in
                 m.scaleInPlace(by: b1, adding: g, scaledBy: 1 - b1)
                 return m
             }
             let squared = g.squared()
-            let v = state.modify(path + ".exp_avg_sq", insertingIfAbsent: zeros) { v in
+            let v = try state.modifyState(path + ".exp_avg_sq", like: parameters.tensors[k], insertingIfAbsent: zeros) { v in
                 v.scaleInPlace(by: b2, adding: squared, scaledBy: 1 - b2)
                 return v
             }

@@ -57,6 +57,8 @@ public struct Newton: Optimizer {
     public var learningRate: Double
     public var maximumParameters: Int
     public var state = NamedTensors()
+    /// None: the method keeps no state between steps.
+    public var stateSlots: [OptimizerSlot]? { [] }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for a non-positive step scale.
     public init(learningRate: Double = 1, maximumParameters: Int = 5000) throws {
@@ -97,6 +99,8 @@ public struct DampedNewton: Optimizer {
     public var adaptive: Bool
     public var maximumParameters: Int
     public var state = NamedTensors()
+    /// None: the method keeps no state between steps.
+    public var stateSlots: [OptimizerSlot]? { [] }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for a negative damping or step scale.
     public init(learningRate: Double = 1, damping: Double = 1, adaptive: Bool = false, maximumParameters: Int = 5000) throws {

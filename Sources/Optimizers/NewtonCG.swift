@@ -12,6 +12,8 @@ public struct NewtonCG: Optimizer {
     /// The relative residual at which CG stops; nil uses the forcing term min(0.5, sqrt(|g|)).
     public var tolerance: Double?
     public var state = NamedTensors()
+    /// None: the method keeps no state between steps.
+    public var stateSlots: [OptimizerSlot]? { [] }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for out-of-range settings.
     public init(learningRate: Double = 1, maximumIterations: Int = 50, lineSearch: Bool = true, tolerance: Double? = nil) throws {

@@ -16,6 +16,8 @@ public struct SGD: GradientOptimizer {
     public var weightDecay: Double
     public var maxGradientNorm: Double?
     public var state = NamedTensors()
+    /// `momentum_buffer`, shaped like its parameter.
+    public var stateSlots: [OptimizerSlot]? { [OptimizerSlot("momentum_buffer", .parameter)] }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for a negative or non-finite setting,
     ///   or Nesterov momentum without momentum.
@@ -43,7 +45,7 @@ public struct SGD: GradientOptimizer {
             if weightDecay != 0 { direction.addInPlace(parameters.tensors[k], scaledBy: weightDecay) }
             if momentum != 0 {
                 var isNew = false
-                let buffer = state.modify(path + ".momentum_buffer", insertingIfAbsent: { isNew = true; return direction }) { buffer in
+                let buffer = try state.modifyState(path + ".momentum_buffer", like: parameters.tensors[k], insertingIfAbsent: { isNew = true; return direction }) { buffer in
                     if !isNew { buffer.scaleInPlace(by: momentum, adding: direction, scaledBy: 1) }
                     return buffer
                 }

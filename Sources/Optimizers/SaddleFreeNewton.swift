@@ -15,6 +15,8 @@ public struct SaddleFreeNewton: Optimizer {
     public var maximumParameters: Int
     public var krylovDimension: Int
     public var state = NamedTensors()
+    /// None: the method keeps no state between steps.
+    public var stateSlots: [OptimizerSlot]? { [] }
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for out-of-range settings.
     public init(learningRate: Double = 1, maximumParameters: Int = 3000, krylovDimension: Int = 20) throws {

@@ -120,6 +120,10 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
 public struct Registry: Sendable {
     private var entries: [ComponentKind: [String: ComponentEntry]] = [:]
     private var order: [ComponentKind: [String]] = [:]
+    /// Whether plugins load even when their SHA-256 differs from the one pinned in a run file
+    /// or recorded in a checkpoint (`--allow-plugin-change`). Off by default: a plugin swapped
+    /// after training would otherwise change results silently.
+    public var allowsChangedPlugins = false
 
     /// An empty registry.
     public init() {}

@@ -126,8 +126,9 @@ public struct RunConfiguration: Sendable {
             try Arguments.check(given, against: ParameterSpec("dtype", .choice(["float32", "float64"]), ""), at: root.appending("dtype"))
             if case .string(let text) = given { dtype = DType(rawValue: text) ?? .float32 }
         }
-        plugins = try RunConfiguration.decodePlugins(value["plugins"], at: root.appending("plugins"))
-        let registry = try registry.loading(plugins)
+        let (registry, plugins) = try registry.loadingPinned(
+            RunConfiguration.decodePlugins(value["plugins"], at: root.appending("plugins")))
+        self.plugins = plugins
         self.registry = registry
         guard let data = value["data"] else { throw ConfigurationError(root.appending("data"), "missing required key \"data\" (the data set)") }
         _ = try registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: root.appending("data"))

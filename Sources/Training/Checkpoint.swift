@@ -5,6 +5,8 @@ import SaddleCore
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// The file is not a valid safetensors file.
     case malformed(file: String, reason: String)
+    /// The file cannot be read (missing, a directory, no permission).
+    case unreadable(file: String, reason: String)
     /// The file is valid safetensors but not a Saddle checkpoint this version understands.
     case incompatible(file: String, reason: String)
     /// Writing failed; the previous file at `file` is untouched.
@@ -15,6 +17,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .malformed(file, reason): "\(file): not a valid safetensors file: \(reason)"
+        case let .unreadable(file, reason): "\(file): \(reason)"
         case let .incompatible(file, reason): "\(file): \(reason)"
         case let .writeFailed(file, reason): "could not write \(file) (any previous file there is intact): \(reason)"
         case let .model(file, error): "\(file): \(error)"
@@ -31,6 +34,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
 public struct Checkpoint: Sendable {
     /// The format written by this version.
     public static let formatVersion = 1
+    /// The largest epoch or step count a checkpoint may hold (2^53: exact in a Double, and far
+    /// from overflowing when training continues).
+    public static let maximumCount = 1 << 53
     static let optimizerPrefix = "optimizer/"
 
     /// Parameters and buffers.
@@ -88,11 +94,25 @@ public struct Checkpoint: Sendable {
     public static func read(from url: URL) throws -> Checkpoint {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw CheckpointError.malformed(file: url.path, reason: "cannot read: \((error as NSError).localizedDescription)")
+            data = try FileSystem.read(url)
+        } catch let error as FileError {
+            throw CheckpointError.unreadable(file: url.path, reason: error.reason)
         }
         return try decode(data, file: url.path)
+    }
+
+    /// Checks that every tensor, model and optimizer state alike, holds finite values: a
+    /// checkpoint with NaN or infinite weights is refused by name instead of giving NaN losses
+    /// or curvature downstream.
+    /// - Throws: `CheckpointError.incompatible` naming the file, the tensor and the element.
+    public func requireFinite(file: String) throws {
+        let all = Array(tensors) + optimizerState.map { (Checkpoint.optimizerPrefix + $0.path, $0.tensor) }
+        for (path, tensor) in all {
+            if let index = tensor.firstNonFiniteIndex {
+                throw CheckpointError.incompatible(
+                    file: file, reason: "tensor \(path) holds \(tensor.doubles[index]) at element \(index); a checkpoint must be finite")
+            }
+        }
     }
 
     /// Decodes checkpoint bytes; `file` names them in errors.
@@ -100,7 +120,10 @@ public struct Checkpoint: Sendable {
     public static func decode(_ data: Data, file: String) throws -> Checkpoint {
         let (entries, metadata) = try Safetensors.decode(data, file: file)
         if let version = metadata["format_version"], metadata["format"] == "saddle.checkpoint" {
-            guard let number = Int(version), number <= formatVersion else {
+            guard let number = Int(version), number >= 1 else {
+                throw CheckpointError.incompatible(file: file, reason: "checkpoint format version \"\(version.prefix(40))\" is not a version number")
+            }
+            guard number <= formatVersion else {
                 throw CheckpointError.incompatible(
                     file: file, reason: "checkpoint format version \(version) is newer than this Saddle (\(formatVersion))")
             }
@@ -117,16 +140,21 @@ public struct Checkpoint: Sendable {
         }
         func integer(_ key: String) throws -> Int {
             guard let text = metadata[key] else { return 0 }
-            guard let value = Int(text), value >= 0 else {
-                throw CheckpointError.malformed(file: file, reason: "metadata \(key) is \"\(text)\", not a count")
+            guard let value = Int(text), (0...maximumCount).contains(value) else {
+                throw CheckpointError.incompatible(file: file, reason: "metadata \(key) is \"\(text.prefix(40))\", not a count in 0...\(maximumCount)")
             }
             return value
         }
         var random: [UInt64]?
         if let text = metadata["random_state"] {
-            let words = text.split(separator: ",").compactMap { UInt64($0) }
-            guard words.count == 4 else { throw CheckpointError.malformed(file: file, reason: "metadata random_state is \"\(text)\"") }
-            random = words
+            let words = text.split(separator: ",", omittingEmptySubsequences: false).map { UInt64($0) }
+            guard words.count == 4, let state = words as? [UInt64] else {
+                throw CheckpointError.incompatible(file: file, reason: "metadata random_state is \"\(text.prefix(100))\", not 4 unsigned 64-bit words")
+            }
+            guard state.contains(where: { $0 != 0 }) else {
+                throw CheckpointError.incompatible(file: file, reason: "metadata random_state is all zero, a state the generator never reaches")
+            }
+            random = state
         }
         let reserved: Set = ["format", "format_version", "epoch", "step", "random_state", "configuration"]
         return Checkpoint(
@@ -138,40 +166,57 @@ public struct Checkpoint: Sendable {
 
 /// Atomic file replacement: temporary file, fsync, rename, fsync of the directory.
 enum AtomicFile {
+    /// The prefix of the temporary files written for `url` (the process id follows).
+    static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+
     static func write(_ data: Data, to url: URL, beforeRename: (() throws -> Void)? = nil) throws {
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temporary = directory.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         func fail(_ reason: String) -> CheckpointError { .writeFailed(file: url.path, reason: reason) }
+        func systemError() -> String { String(cString: strerror(errno)) }
+        if FileSystem.isDirectory(url) { throw fail("it is a directory") }
         let descriptor = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw fail("cannot create \(temporary.path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw fail("cannot create \(temporary.path): \(systemError())") }
         var succeeded = false
         defer { if !succeeded { unlink(temporary.path) } }
-        let written = data.withUnsafeBytes { raw -> Bool in
+        // The reason is taken from errno at the call that failed, before anything else runs.
+        let failure: String? = data.withUnsafeBytes { raw -> String? in
             var offset = 0
             while offset < raw.count {
                 let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return false } }
+                if n < 0 { if errno == EINTR { continue } else { return "writing \(temporary.path): \(systemError())" } }
                 offset += n
             }
-            return true
-        }
-        let error = String(cString: strerror(errno))
-        guard written, fsync(descriptor) == 0 else {
-            close(descriptor)
-            throw fail("writing \(temporary.path): \(error)")
+            return fsync(descriptor) == 0 ? nil : "flushing \(temporary.path) to disk: \(systemError())"
         }
         close(descriptor)
+        if let failure { throw fail(failure) }
         do {
             try beforeRename?()
         } catch {
             throw fail("interrupted before the rename: \(error)")
         }
-        guard rename(temporary.path, url.path) == 0 else { throw fail("rename: \(String(cString: strerror(errno)))") }
+        guard rename(temporary.path, url.path) == 0 else { throw fail("rename: \(systemError())") }
         succeeded = true
         let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY)
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
+        }
+    }
+
+    /// Removes temporary files of `url` left by processes that no longer run (a run killed
+    /// between writing a checkpoint and renaming it). Files of running processes are kept.
+    static func removeAbandonedTemporaries(of url: URL) {
+        let directory = url.deletingLastPathComponent()
+        let prefix = temporaryPrefix(of: url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = rest.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0 else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                unlink(directory.appendingPathComponent(name).path)
+            }
         }
     }
 }

@@ -96,7 +96,8 @@ public enum Safetensors {
                 let (p, o) = acc.0.multipliedReportingOverflow(by: n)
                 return (p, acc.1 || o)
             }
-            guard !overflow, offsets[0] <= offsets[1], offsets[1] <= bodySize, offsets[1] - offsets[0] == count * width else {
+            let (byteCount, bytesOverflow) = count.multipliedReportingOverflow(by: width)
+            guard !overflow, !bytesOverflow, offsets[0] <= offsets[1], offsets[1] <= bodySize, offsets[1] - offsets[0] == byteCount else {
                 throw fail("tensor \(name): \(type) \(shape) does not match data_offsets \(offsets) in a \(bodySize)-byte body")
             }
             ranges.append((offsets[0], offsets[1], name))

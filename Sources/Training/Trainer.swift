@@ -76,8 +76,12 @@ public struct EpochMetrics: Sendable, Equatable {
         guard let epoch = fields["epoch"], let steps = fields["steps"], let loss = fields["train_loss"],
             let rate = fields["learning_rate"], let seconds = fields["seconds"]
         else { return nil }
+        func count(_ value: Double) -> Int? {
+            value.rounded() == value && value >= 0 && value <= Double(Checkpoint.maximumCount) ? Int(value) : nil
+        }
+        guard let epoch = count(epoch), let steps = count(steps) else { return nil }
         self.init(
-            epoch: Int(epoch), steps: Int(steps), trainingLoss: loss, trainingAccuracy: fields["train_accuracy"],
+            epoch: epoch, steps: steps, trainingLoss: loss, trainingAccuracy: fields["train_accuracy"],
             validationLoss: fields["validation_loss"], validationAccuracy: fields["validation_accuracy"],
             learningRate: rate, seconds: seconds)
         trainingSeconds = fields["training_seconds"] ?? 0
@@ -101,6 +105,9 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case nonFiniteLoss(epoch: Int, step: Int, loss: Double, lastCheckpoint: String?)
     /// A checkpoint does not fit this trainer.
     case incompatibleCheckpoint(String)
+    /// A parameter, buffer or the held-out loss became NaN or infinite by the end of an epoch;
+    /// no checkpoint of that epoch was written and the last good one (if any) is kept.
+    case nonFiniteState(what: String, epoch: Int, lastCheckpoint: String?)
 
     public var description: String {
         switch self {
@@ -109,14 +116,17 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             let kept = last.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"
             return "the training loss became \(loss) at epoch \(epoch), step \(step); training stopped and \(kept). Lower the learning rate or clip gradients."
         case .incompatibleCheckpoint(let reason): return "cannot resume: \(reason)"
+        case let .nonFiniteState(what, epoch, last):
+            let kept = last.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written yet"
+            return "\(what) at the end of epoch \(epoch); training stopped without writing a checkpoint of that epoch and \(kept). Lower the learning rate or clip gradients."
         }
     }
 }
 
 /// Hooks run at epoch boundaries (transforms and analyses hang here).
 public protocol TrainingCallback {
-    /// Called after each epoch's metrics are reported and its metrics line written, before its
-    /// checkpoints are written (so they include what the callback changed).
+    /// Called after each epoch's metrics are reported, before its checkpoints and metrics line
+    /// are written (so they include what the callback changed).
     func epochEnded(_ metrics: EpochMetrics, trainer: inout Trainer) throws
 }
 
@@ -141,8 +151,11 @@ public struct Trainer {
     public private(set) var random: RandomGenerator
     public private(set) var history: [EpochMetrics] = []
     public private(set) var bestValidationAccuracy: Double?
-    /// The last checkpoint written, if any.
+    /// The last checkpoint written, if any: its weights and its held-out loss (or, without
+    /// held-out data, its loss on the first training examples) were evaluated finite.
     public private(set) var lastCheckpoint: URL?
+    /// The step count when `lastCheckpoint` was written.
+    private var lastCheckpointStep: Int?
     /// The transforms applied to the model so far, one JSON object each, in order (stored in
     /// checkpoints so that the model's history can be replayed).
     public var appliedTransforms: [String] = []
@@ -182,15 +195,25 @@ public struct Trainer {
     public mutating func fit(training: Dataset, validation: Dataset? = nil, callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
         let reporter = ProgressReporter(style: options.progress)
         stopRequested = false
+        if let directory = options.checkpointDirectory {
+            for name in ["last.safetensors", "best.safetensors"] {
+                AtomicFile.removeAbandonedTemporaries(of: directory.appendingPathComponent(name))
+            }
+        }
+        // The metrics file always agrees with the checkpoint training continues from: after a
+        // kill between a checkpoint and its metrics line (or the other way round), resuming
+        // rewrites it from the checkpoint's history.
+        try writeMetrics()
         while epoch < options.epochs && !stopRequested {
             let metrics = try trainEpoch(training, validation: validation, reporter: reporter)
             history.append(metrics)
             reporter.epochEnded(metrics, of: options.epochs)
-            if let file = options.metricsFile { try appendLine(metrics.json, to: file) }
             // Callbacks may change the model (scheduled transforms); the checkpoint then holds
             // what training continues from, so resuming reproduces an uninterrupted run.
             for callback in callbacks { try callback.epochEnded(metrics, trainer: &self) }
+            try requireFiniteState(after: metrics, training: training)
             try writeCheckpoints(after: metrics)
+            try writeMetrics()
         }
         return history
     }
@@ -218,7 +241,11 @@ public struct Trainer {
             let report = try optimizer.step(&parameters, objective: objective)
             step += 1
             guard report.loss.isFinite else {
-                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step, loss: report.loss, lastCheckpoint: lastCheckpoint?.path)
+                var last = lastCheckpoint?.path
+                if let path = last, lastCheckpointStep == step - 1 {
+                    last = "\(path), although this loss was computed at its very weights (on this batch)"
+                }
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, step: step, loss: report.loss, lastCheckpoint: last)
             }
             if !report.state.isEmpty {
                 buffers = buffers.merging(report.state)
@@ -291,55 +318,110 @@ public struct Trainer {
     /// Restores parameters, buffers, optimizer state, progress and the generator from
     /// `checkpoint`, so that `fit` continues exactly where the checkpointed run was.
     /// - Throws: `CheckpointError.model` when tensors do not fit; `TrainingError` otherwise.
+    ///
+    /// Everything is checked before anything changes: tensors must have the model's paths,
+    /// shapes and dtype and be finite; optimizer state must belong to the optimizer's declared
+    /// slots with its parameter's shape and dtype; the history and counters must be in range.
+    /// On any error the trainer is left as it was.
     public mutating func resume(from checkpoint: Checkpoint, file: String = "checkpoint") throws {
+        func incompatible(_ reason: String) -> CheckpointError { .incompatible(file: file, reason: reason) }
+        for (path, current) in architecture.tensors {
+            if let stored = checkpoint.tensors[path], stored.dtype != current.dtype {
+                throw incompatible(
+                    "tensor \(path) is \(stored.dtype) but this run trains in \(current.dtype); resuming continues a run exactly, so it needs the run's own dtype (set \"dtype\" to \"\(stored.dtype)\" to continue in that precision)")
+            }
+        }
+        try checkpoint.requireFinite(file: file)
         let model: any Layer
         do {
             model = try architecture.loading(checkpoint.tensors)
         } catch let error as ModelError {
             throw CheckpointError.model(file: file, error)
         }
+        do {
+            try optimizer.validateState(checkpoint.optimizerState, for: model.parameters)
+        } catch let error as OptimizerError {
+            throw incompatible("\(error) (the run's optimizer is \(type(of: optimizer)))")
+        }
+        var restoredHistory: [EpochMetrics] = []
+        for (index, line) in (checkpoint.metadata["history"] ?? "").split(separator: "\n").enumerated() {
+            guard let metrics = EpochMetrics(json: String(line)), metrics.epoch == (restoredHistory.last?.epoch ?? 0) + 1,
+                metrics.epoch <= checkpoint.epoch
+            else {
+                throw CheckpointError.incompatible(file: file, reason: "metadata history line \(index + 1) is not the record of epoch \((restoredHistory.last?.epoch ?? 0) + 1) of \(checkpoint.epoch): \(line.prefix(80))")
+            }
+            restoredHistory.append(metrics)
+        }
+        var best: Double?
+        if let text = checkpoint.metadata["best_validation_accuracy"] {
+            guard let value = Double(text), value.isFinite, (0...1).contains(value) else {
+                throw CheckpointError.incompatible(file: file, reason: "metadata best_validation_accuracy is \"\(text.prefix(40))\", not an accuracy in 0...1")
+            }
+            best = value
+        }
+        let restoredRandom = try checkpoint.randomState.map { try RandomGenerator(state: $0) }
         architecture = model
         parameters = model.parameters
         buffers = model.buffers
-        for (path, _) in checkpoint.optimizerState {
-            guard parameters.paths.contains(where: { path.hasPrefix($0 + ".") }) else {
-                throw TrainingError.incompatibleCheckpoint("optimizer state \(path) in \(file) belongs to no parameter")
-            }
-        }
         optimizer.state = checkpoint.optimizerState
         epoch = checkpoint.epoch
         step = checkpoint.step
-        if let state = checkpoint.randomState { random = try RandomGenerator(state: state) }
-        history = (checkpoint.metadata["history"] ?? "").split(separator: "\n").compactMap { EpochMetrics(json: String($0)) }
-        bestValidationAccuracy = checkpoint.metadata["best_validation_accuracy"].flatMap(Double.init)
+        if let restoredRandom { random = restoredRandom }
+        history = restoredHistory
+        bestValidationAccuracy = best
         appliedTransforms = (checkpoint.metadata["transforms"] ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Throws unless the parameters and buffers are finite and so is the loss at them (held-out
+    /// loss when there is held-out data, else the loss on the first training examples), so that
+    /// a checkpoint written next is one that was evaluated finite.
+    private mutating func requireFiniteState(after metrics: EpochMetrics, training: Dataset) throws {
+        for (path, tensor) in parameters.merging(buffers) where tensor.firstNonFiniteIndex != nil {
+            throw TrainingError.nonFiniteState(what: "\(path) became non-finite", epoch: epoch, lastCheckpoint: lastCheckpoint?.path)
+        }
+        var loss = metrics.validationLoss
+        if loss == nil, training.count > 0 {
+            let sample = try Dataset(
+                features: training.features.rows(0..<Swift.min(training.count, options.evaluationBatchSize)),
+                labels: training.labels.rows(0..<Swift.min(training.count, options.evaluationBatchSize)),
+                classCount: training.classCount, name: training.name)
+            loss = try evaluate(sample).loss
+        }
+        if let loss, !loss.isFinite {
+            let which = metrics.validationLoss == nil ? "the loss on the first training examples" : "the held-out loss"
+            throw TrainingError.nonFiniteState(what: "\(which) became \(loss)", epoch: epoch, lastCheckpoint: lastCheckpoint?.path)
+        }
+    }
+
+    /// Rewrites the metrics file (atomically) with one line per epoch of `history`.
+    private func writeMetrics() throws {
+        guard let file = options.metricsFile else { return }
+        let text = history.map { $0.json + "\n" }.joined()
+        try createDirectory(file.deletingLastPathComponent())
+        AtomicFile.removeAbandonedTemporaries(of: file)
+        try AtomicFile.write(Data(text.utf8), to: file)
     }
 
     private mutating func writeCheckpoints(after metrics: EpochMetrics) throws {
         let improved = metrics.validationAccuracy.map { accuracy in bestValidationAccuracy.map { accuracy > $0 } ?? true } ?? false
         if improved { bestValidationAccuracy = metrics.validationAccuracy }
         guard let directory = options.checkpointDirectory else { return }
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointError.writeFailed(file: directory.path, reason: (error as NSError).localizedDescription)
-        }
+        try createDirectory(directory)
         let bytes = try checkpoint().encoded()
         let last = directory.appendingPathComponent("last.safetensors")
         try AtomicFile.write(bytes, to: last)
         lastCheckpoint = last
+        lastCheckpointStep = step
         if improved { try AtomicFile.write(bytes, to: directory.appendingPathComponent("best.safetensors")) }
     }
 }
 
-/// Appends one line to a text file (created if absent).
-/// - Throws: `CheckpointError.writeFailed` naming the file.
-func appendLine(_ line: String, to url: URL) throws {
-    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else { throw CheckpointError.writeFailed(file: url.path, reason: String(cString: strerror(errno))) }
-    defer { close(descriptor) }
-    let bytes = Array((line + "\n").utf8)
-    let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-    guard written == bytes.count else { throw CheckpointError.writeFailed(file: url.path, reason: String(cString: strerror(errno))) }
+/// Creates `directory` and its parents when missing.
+/// - Throws: `CheckpointError.writeFailed` naming the directory and the system's reason.
+func createDirectory(_ directory: URL) throws {
+    do {
+        try FileSystem.createDirectory(directory)
+    } catch let error as FileError {
+        throw CheckpointError.writeFailed(file: directory.path, reason: error.reason)
+    }
 }

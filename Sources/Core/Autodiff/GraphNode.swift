@@ -51,7 +51,8 @@ final class GraphNode: @unchecked Sendable {
 
     let name: String
     let kind: Kind
-    let inputs: [Tensor]
+    /// The recorded inputs (emptied by `deinit` when it tears the graph down).
+    private(set) var inputs: [Tensor]
     /// The output value, without a node (no reference cycle).
     let output: Tensor
     /// Forward-mode tangents of the output, `[directions] + shape`, when they are being
@@ -65,6 +66,35 @@ final class GraphNode: @unchecked Sendable {
         self.kind = kind
         self.inputs = inputs
         self.output = output.detached
+    }
+
+    /// Frees the graph below this node without recursion: a chain of 50,000 recorded
+    /// operations would otherwise release each node from its consumer's `deinit`, one stack
+    /// frame per node, and overflow the stack. Nodes that are the last reference to their
+    /// inputs' nodes hand those over to an explicit work list instead.
+    deinit {
+        guard !inputs.isEmpty || tangent?.node != nil else { return }
+        var pending: [GraphNode] = []
+        detachChildren(into: &pending)
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) { node.detachChildren(into: &pending) }
+            // `node` is released here; its own inputs were moved out, so its deinit is shallow.
+        }
+    }
+
+    /// Moves the nodes of this node's inputs and tangent into `pending`, leaving them empty.
+    private func detachChildren(into pending: inout [GraphNode]) {
+        for index in inputs.indices {
+            if let child = inputs[index].node {
+                inputs[index].node = nil
+                pending.append(child)
+            }
+        }
+        inputs.removeAll()
+        if let child = tangent?.node {
+            tangent?.node = nil
+            pending.append(child)
+        }
     }
 
     /// Whether gradients flow through this node.

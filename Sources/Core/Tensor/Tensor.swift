@@ -116,6 +116,20 @@ extension Tensor {
         }
     }
 
+    /// The flat (row-major) position of the first NaN or infinite scalar, or nil when every
+    /// scalar is finite.
+    public var firstNonFiniteIndex: Int? {
+        let n = count
+        switch dtype {
+        case .float32:
+            let p = pointer(Float.self)
+            return (0..<n).first { !p[$0].isFinite }
+        case .float64:
+            let p = pointer(Double.self)
+            return (0..<n).first { !p[$0].isFinite }
+        }
+    }
+
     /// Calls `body` with the scalars as a buffer of `T`, which must be this tensor's type.
     /// - Throws: `TensorError.dtypeMismatch` when `T` is not the tensor's dtype.
     public func withUnsafeBufferPointer<T: TensorScalar, R>(

@@ -346,6 +346,10 @@ public struct PluginOptimizer: GradientOptimizer {
     public var learningRate: Double
     public var maxGradientNorm: Double?
     public var state = NamedTensors()
+    /// The plugin's named buffers, shaped like their parameter, and the `step` count.
+    public var stateSlots: [OptimizerSlot]? {
+        kernel.stateNames.map { OptimizerSlot($0, .parameter) } + [OptimizerSlot("step", .stepCount)]
+    }
 
     init(kernel: OptimizerKernel, arguments: [(String, JSONValue)]) throws {
         self.kernel = kernel
@@ -362,10 +366,14 @@ public struct PluginOptimizer: GradientOptimizer {
             let zeros = { parameters.tensors[k].detached.zerosLike() }
             var stateAddresses: [UnsafeMutableRawPointer] = []
             for name in kernel.stateNames {
-                stateAddresses.append(state.modify("\(path).\(name)", insertingIfAbsent: zeros) { tensor in
+                // The kernel is told `n` elements: every buffer must hold exactly that many.
+                stateAddresses.append(try state.modifyState("\(path).\(name)", like: parameters.tensors[k], insertingIfAbsent: zeros) { tensor in
                     tensor.makeUniquelyOwned()
                     return tensor.unsafeAddress
                 })
+            }
+            if let count = state["\(path).step"], count.rank != 0 || count.dtype != .float64 {
+                throw OptimizerError.invalidState(path: "\(path).step", reason: "a step count is a float64 scalar, found \(count.dtype) \(count.shape)")
             }
             let step = state.modify("\(path).step", insertingIfAbsent: { Tensor(0, dtype: .float64) }) { step -> Int64 in
                 let next = ((try? step.item()) ?? 0) + 1

@@ -99,6 +99,12 @@ final class PluginKernel: @unchecked Sendable {
         argumentTypes.deallocate()
     }
 
+    /// Whether the plugin provides this kernel for `dtype`.
+    func supports(_ dtype: DType) -> Bool { functions[dtype] != nil }
+
+    /// The dtypes the plugin provides this kernel for, as text ("float64").
+    var dtypesText: String { [DType.float32, .float64].filter(supports).map(\.rawValue).joined(separator: " and ") }
+
     /// Calls the kernel once with the arguments its signature names.
     /// - Throws: `PluginError.kernelFailed` with the plugin's message, or `.missingKernel`.
     func call(_ dtype: DType, _ arguments: KernelArguments) throws {

@@ -58,21 +58,22 @@ public struct LoadedPlugin: Sendable {
 /// stay loaded; loading the same bytes again returns the same plugin.
 public enum PluginLoader {
     private static let loaded = Mutex<[String: LoadedPlugin]>([:])
+    /// The largest plugin library read: 1 GiB.
+    public static let maximumLibraryBytes = 1 << 30
 
     /// Loads (or returns the already loaded) plugin at `path`, checking `sha256` when given.
     /// Nothing is registered anywhere; see `Registry.loadPlugin(at:sha256:)`.
     /// - Throws: `PluginError` naming the file and the problem.
-    public static func load(path: String, sha256 expected: String? = nil) throws -> LoadedPlugin {
+    public static func load(path given: String, sha256 expected: String? = nil) throws -> LoadedPlugin {
+        // Paths are kept absolute, so a configuration recorded in a checkpoint names the same
+        // file from any working directory.
+        let path = URL(fileURLWithPath: given).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: path) else { throw PluginError.fileMissing(path: path) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw PluginError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try handle.readToEnd() ?? Data())
-            try handle.close()
-        } catch {
-            throw PluginError.unreadable(path: path, reason: "\(error)")
+            bytes = [UInt8](try FileSystem.read(URL(fileURLWithPath: path), limit: maximumLibraryBytes))
+        } catch let error as FileError {
+            throw PluginError.unreadable(path: path, reason: error.reason)
         }
         let digest = SHA256.hex(bytes)
         if let expected, expected.lowercased() != digest {
@@ -151,14 +152,25 @@ extension Registry {
     /// This registry with the given plugins loaded.
     /// - Throws: `ConfigurationError` at `plugins[i]` naming the problem.
     public func loading(_ plugins: [PluginReference]) throws -> Registry {
+        try loadingPinned(plugins).registry
+    }
+
+    /// This registry with the given plugins loaded, and the references as loaded: absolute
+    /// paths and the SHA-256 of the very bytes loaded, so that a configuration written with
+    /// them (into a checkpoint) refuses a different library later. Pins are enforced unless
+    /// `allowsChangedPlugins` is set.
+    /// - Throws: `ConfigurationError` at `plugins[i]` naming the problem.
+    public func loadingPinned(_ plugins: [PluginReference]) throws -> (registry: Registry, plugins: [PluginReference]) {
         var registry = self
+        var pinned: [PluginReference] = []
         for (index, plugin) in plugins.enumerated() {
             do {
-                try registry.loadPlugin(at: plugin.path, sha256: plugin.sha256)
+                let loaded = try registry.loadPlugin(at: plugin.path, sha256: allowsChangedPlugins ? nil : plugin.sha256)
+                pinned.append(PluginReference(path: loaded.path, sha256: loaded.sha256))
             } catch let error as PluginError {
                 throw ConfigurationError(JSONPath().appending("plugins").appending(index), "\(error)")
             }
         }
-        return registry
+        return (registry, pinned)
     }
 }

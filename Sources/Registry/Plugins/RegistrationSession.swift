@@ -63,6 +63,31 @@ final class RegistrationSession {
         return SADDLE_OK
     }
 
+    /// Checks the component's name as the registry will (lowercase words, the plugin's own
+    /// namespace), so that `plugins inspect` accepts exactly what loading accepts.
+    private func checkName(_ component: String, plugin: Info) -> Bool {
+        guard component.hasPrefix(plugin.name + ".") else {
+            _ = fail(.invalidDescriptor(component: component, reason: "a plugin's components are named \(plugin.name).<name>, in its own namespace"))
+            return false
+        }
+        do {
+            try Registry.checkName(component, origin: origin())
+        } catch {
+            _ = fail(.invalidDescriptor(component: component, reason: "\(error)"))
+            return false
+        }
+        // Layers and activations share one namespace, as in the registry.
+        func family(_ kind: String) -> String { kind == "activation" ? "layer" : kind }
+        if entries.contains(where: { $0.name == component && family($0.kind.rawValue) == family(pendingKind) }) {
+            _ = fail(.invalidDescriptor(component: component, reason: "registered twice by this plugin"))
+            return false
+        }
+        return true
+    }
+
+    /// The kind being registered (for the duplicate check).
+    private var pendingKind = ""
+
     /// Checks the common header of a component descriptor.
     private func begin(_ kind: String, size: UInt32, required: Int, name: UnsafePointer<CChar>?) -> String? {
         guard error == nil else { return nil }
@@ -79,7 +104,8 @@ final class RegistrationSession {
             _ = fail(.invalidDescriptor(component: component, reason: "outside the plugin's namespace \"\(plugin.name)\""))
             return nil
         }
-        return component
+        pendingKind = kind
+        return checkName(component, plugin: plugin) ? component : nil
     }
 
     private func parameters(_ pointer: UnsafePointer<saddle_parameter>?, count: UInt32, component: String) throws -> [ParameterSpec] {
@@ -142,7 +168,10 @@ final class RegistrationSession {
             entries.append(ComponentEntry(
                 kind: .activation, name: component, summary: string(d.summary) ?? "", parameters: specs, origin: origin(),
                 identity: "plugin:\(digest)|\(component)",
-                factory: .layer { args, _ in PluginActivation(kernels: kernels, arguments: args.values) }))
+                factory: .layer { args, context in
+                    try requireKernels([forward, derivative], for: context.dtype, component: component, at: args.path)
+                    return PluginActivation(kernels: kernels, arguments: args.values)
+                }))
             return SADDLE_OK
         } catch let failure as PluginError {
             return fail(failure)
@@ -176,6 +205,7 @@ final class RegistrationSession {
                 identity: "plugin:\(digest)|\(component)",
                 factory: .layer { args, context in
                     try requireRank(context.inputShape, 1, layer: component, expected: "[features]", at: args.path)
+                    try requireKernels([forward, backward], for: context.dtype, component: component, at: args.path)
                     let layer = try PluginLayer(
                         kernels: kernels, arguments: args.values, inputFeatures: context.inputShape[0], dtype: context.dtype,
                         generator: &context.generator)
@@ -219,5 +249,14 @@ final class RegistrationSession {
         } catch {
             return fail(.invalidDescriptor(component: component, reason: "\(error)"))
         }
+    }
+}
+
+/// Throws unless every kernel has a version for `dtype` (so `validate` refuses a Float32 run
+/// whose plugin only offers Float64 kernels, instead of training failing at the first step).
+private func requireKernels(_ kernels: [PluginKernel], for dtype: DType, component: String, at path: JSONPath) throws {
+    for kernel in kernels where !kernel.supports(dtype) {
+        throw ConfigurationError(
+            path, "\(component) has no \(dtype.rawValue) \(kernel.slot) kernel (it offers \(kernel.dtypesText.isEmpty ? "none" : kernel.dtypesText)); set the run's \"dtype\" accordingly")
     }
 }
