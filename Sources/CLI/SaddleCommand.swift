@@ -30,9 +30,22 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("plugin"), help: "Load a plugin shared library (repeatable).")
     var plugins: [String] = []
 
-    /// The built-in registry with the named plugins loaded.
+    @Flag(help: "Load plugins even when their SHA-256 differs from the one pinned in the run file or recorded in the checkpoint.")
+    var allowPluginChange = false
+
+    @Option(help: "The most memory (GiB) a run may need, as estimated before building the model (default 16).")
+    var memoryLimit: Double?
+
+    /// The built-in registry with the named plugins loaded and the limits set.
     func registry() throws -> Registry {
         var registry = Registry.builtin
+        registry.allowsChangedPlugins = allowPluginChange
+        if let memoryLimit {
+            guard memoryLimit.isFinite, memoryLimit > 0, memoryLimit <= 1_048_576 else {
+                throw ValidationError("--memory-limit must be a positive number of GiB up to 1048576, got \(memoryLimit)")
+            }
+            registry.memoryLimitBytes = Int(memoryLimit * Double(1 << 30))
+        }
         for path in plugins { try registry.loadPlugin(at: path) }
         return registry
     }
@@ -162,7 +175,7 @@ struct List: ParsableCommand {
             for kind in kinds {
                 let group = registry.entries(kind)
                 guard !group.isEmpty else { continue }
-                print("\(kind.rawValue)s:")
+                print("\(kind == .loss ? "losses" : kind.rawValue + "s"):")
                 for entry in group {
                     print("  \(entry.name)  \(entry.summary)\(entry.origin == .builtin ? "" : "  [\(entry.origin)]")")
                     for spec in entry.parameters {
@@ -199,10 +212,13 @@ struct Validate: ParsableCommand {
         try reportingErrors("validate") {
             let registry = try registryOptions.registry()
             let configuration = try RunConfiguration.read(URL(fileURLWithPath: config), registry: registry)
-            let model = try configuration.buildModel()
-            let shape = try configuration.exampleShape()
+            // Everything training checks before its first step: the data loaded, the model
+            // built, the transforms applied, a dry run of the model and the loss.
+            let run = try Run(configuration)
+            let model = try run.trainer.currentModel()
+            let shape = run.data.training.exampleShape
             let grown = try configuration.checkTransforms(on: model, exampleShape: shape)
-            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(shape)")
+            print("\(config): valid; \(model.parameterCount) parameters for examples of shape \(shape), \(run.data.training.count) training and \(run.data.heldOut.count) held-out examples")
             if !configuration.transforms.isEmpty {
                 print("its \(configuration.transforms.count) transforms apply and grow the model to \(grown.parameterCount) parameters")
             }
@@ -293,10 +309,10 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Use this run file instead of the configuration embedded in the checkpoint.")
     var config: String?
 
-    @Option(help: "The first alpha.")
+    @Option(parsing: .unconditional, help: "The first alpha (negative values as typed: --lower -0.25).")
     var lower: Double = -0.5
 
-    @Option(help: "The last alpha.")
+    @Option(parsing: .unconditional, help: "The last alpha.")
     var upper: Double = 1.5
 
     @Option(help: "How many evenly spaced alphas, both ends included (2 to 1001).")
@@ -342,7 +358,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "Largest model whose full spectrum is computed; larger ones use Lanczos.")
     var fullSpectrumLimit: Int = 3000
 
-    @Option(help: "How many extreme eigenvalues to report at each end.")
+    @Option(help: "How many extreme eigenvalues to report at each end. Above --full-spectrum-limit parameters only these extremes are estimated (Lanczos), and the negative share reported is of these estimates, not the index of the whole spectrum.")
     var count: Int = 5
 
     @Flag(help: "Print JSON.")

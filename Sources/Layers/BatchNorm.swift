@@ -62,6 +62,12 @@ public struct BatchNorm: Layer {
             let shift = try bias - runningMean.detached * scale
             return try input * scale + shift
         }
+        guard input.shape[0] >= 2 else {
+            // One example has no batch variance (and the unbiased running variance divides by
+            // n - 1); PyTorch refuses it too.
+            throw TensorError.invalidArgument(
+                op: "batchnorm", reason: "training mode needs at least 2 examples per batch for batch statistics, got \(input.shape[0])")
+        }
         let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
         let n = Double(input.shape[0])
         let momentum = context.statisticsMomentum ?? self.momentum

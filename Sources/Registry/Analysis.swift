@@ -28,6 +28,7 @@ public struct CurvatureReport: Sendable {
             ("loss", .number(loss)), ("gradient_norm", .number(gradientNorm)), ("method", .string(method)),
             ("smallest_eigenvalues", .array(smallest.map { .number($0) })), ("largest_eigenvalues", .array(largest.map { .number($0) })),
             ("classification", .string(classification.kind.rawValue)), ("index", .number(classification.index)),
+            ("index_of", .string(method == "full" ? "spectrum" : "extreme_estimates")),
             ("negative", .number(Double(classification.negative))), ("zero", .number(Double(classification.zero))),
             ("positive", .number(Double(classification.positive))), ("zero_threshold", .number(classification.zeroThreshold)),
             ("converged", .bool(converged)),
@@ -43,7 +44,9 @@ public struct CurvatureReport: Sendable {
             "\(parameters) parameters, \(examples) training examples, \(mode.rawValue) mode",
             "loss \(loss), gradient norm \(gradientNorm)",
             "\(method == "full" ? "full spectrum" : "Lanczos estimates")\(converged ? "" : " (not fully converged)"): smallest \(smallest.map { format($0) }.joined(separator: ", ")); largest \(largest.map { format($0) }.joined(separator: ", "))",
-            classification.summary,
+            method == "full"
+                ? classification.summary
+                : "\(classification.kind.rawValue) by the extreme estimates: \(classification.negative) negative, \(classification.zero) zero, \(classification.positive) positive of the \(smallest.count + largest.count) estimates, gradient norm \(classification.gradientNorm) (the share \(format(classification.index)) is of these estimates, not the index of the whole spectrum: a model this large gets Lanczos estimates of the extremes only)",
         ]
         if !histogramCounts.isEmpty {
             let peak = Double(histogramCounts.max() ?? 1)
@@ -76,9 +79,15 @@ extension Run {
         let theta = try curvature.flatPoint()
         let gradientNorm = try curvature.gradient(at: theta).squaredNorm.squareRoot()
         let loss = try curvature.value(at: theta)
+        guard loss.isFinite, gradientNorm.isFinite else {
+            throw AnalysisError.nonFinite(file: url.path, what: "the loss is \(loss) and the gradient norm \(gradientNorm) at this checkpoint")
+        }
         let classifier = CriticalPointClassifier()
         if curvature.dimension <= fullSpectrumLimit {
             let (values, _) = try curvature.spectrum(at: theta, limit: fullSpectrumLimit)
+            guard values.allSatisfy(\.isFinite) else {
+                throw AnalysisError.nonFinite(file: url.path, what: "the Hessian's eigenvalues are not all finite")
+            }
             let k = Swift.min(lanczosCount, values.count)
             let (edges, counts) = histogram(values, bins: 20)
             return CurvatureReport(
@@ -91,6 +100,9 @@ extension Run {
         let result = try Lanczos.extremeEigenvalues(dimension: curvature.dimension, count: lanczosCount) {
             try curvature.hessianVectorProduct($0, at: theta)
         }
+        guard (result.smallest + result.largest).allSatisfy(\.isFinite) else {
+            throw AnalysisError.nonFinite(file: url.path, what: "the Lanczos estimates of the Hessian's eigenvalues are not all finite")
+        }
         return CurvatureReport(
             parameters: curvature.dimension, examples: count, mode: mode, loss: loss, gradientNorm: gradientNorm, method: "lanczos",
             smallest: result.smallest, largest: result.largest,
@@ -100,12 +112,30 @@ extension Run {
     }
 }
 
-/// Equal-width bins over the values' range: `bins + 1` edges and `bins` counts.
+/// Errors of curvature analyses.
+public enum AnalysisError: Error, Equatable, CustomStringConvertible {
+    /// A loss, gradient or eigenvalue came out NaN or infinite.
+    case nonFinite(file: String, what: String)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(file, what): "\(file): \(what); curvature is undefined there"
+        }
+    }
+}
+
+/// Equal-width bins over the finite values' range: `bins + 1` edges and `bins` counts
+/// (non-finite values are not counted; a range too wide for Double gives no bins).
 func histogram(_ values: [Double], bins: Int) -> ([Double], [Int]) {
-    guard let low = values.min(), let high = values.max() else { return ([], []) }
+    let finite = values.filter(\.isFinite)
+    guard bins >= 1, let low = finite.min(), let high = finite.max() else { return ([], []) }
     let width = high > low ? (high - low) / Double(bins) : 1
+    guard width.isFinite, width > 0 else { return ([], []) }
     let edges = (0...bins).map { low + width * Double($0) }
     var counts = [Int](repeating: 0, count: bins)
-    for value in values { counts[Swift.min(Int((value - low) / width), bins - 1)] += 1 }
+    for value in finite {
+        let position = ((value - low) / width).rounded(.down)
+        counts[Int(Swift.min(Swift.max(position, 0), Double(bins - 1)))] += 1
+    }
     return (edges, counts)
 }

@@ -164,7 +164,16 @@ func prepare(_ data: Dataset, test: Dataset?, _ args: Arguments, exampleShape: [
     var (training, heldOut): (Dataset, Dataset)
     let fraction = args.double("validation")
     if fraction > 0 {
-        (training, heldOut) = try data.split(validationFraction: fraction, seed: UInt64(args.int("split_seed")))
+        do {
+            (training, heldOut) = try data.split(validationFraction: fraction, seed: UInt64(args.int("split_seed")))
+        } catch let error as DataError {
+            throw ConfigurationError(args.path(of: "validation"), "\(error)")
+        }
+        guard heldOut.count > 0 else {
+            throw ConfigurationError(
+                args.path(of: "validation"),
+                "holding out \(JSONValue.format(fraction)) of \(data.count) examples leaves \(heldOut.count) held out and \(training.count) for training; both must be at least 1")
+        }
     } else if let test {
         (training, heldOut) = (data, test)
     } else {

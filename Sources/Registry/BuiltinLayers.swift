@@ -13,14 +13,6 @@ func requireRank(_ shape: [Int], _ rank: Int, layer: String, expected: String, a
     }
 }
 
-/// Throws unless a weight of `rows x columns` fits the allocation limit.
-func requireAllocatable(_ counts: [Int], layer: String, at path: JSONPath) throws {
-    let total = counts.reduce(1.0) { $0 * Double($1) }
-    guard total <= Double(maximumTensorElements) else {
-        throw ConfigurationError(path, "\(layer) would need a tensor of \(counts.map(String.init).joined(separator: " x ")) = \(JSONValue.format(total)) elements; the limit is \(maximumTensorElements)")
-    }
-}
-
 func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
 private let unitsSpec = ParameterSpec("units", .integer(1...maximumUnits), "number of output units")
@@ -35,7 +27,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "dense", expected: "[features]", at: args.path)
                 let (inputs, units) = (context.inputShape[0], args.int("units"))
-                try requireAllocatable([units, inputs], layer: "dense", at: args.path(of: "units"))
+                try context.memory.reserveParameters([units, inputs], layer: "dense", at: args.path(of: "units"))
                 context.inputShape = [units]
                 return try Dense(
                     inputSize: inputs, units: units, useBias: args.bool("use_bias"), initializer: args.initializer("initializer"),
@@ -51,7 +43,8 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "factored_linear", expected: "[features]", at: args.path)
                 let (inputs, units, rank) = (context.inputShape[0], args.int("units"), args.int("rank"))
-                try requireAllocatable([Swift.max(units, inputs, rank), rank], layer: "factored_linear", at: args.path(of: "rank"))
+                try context.memory.reserveParameters(
+                    [args.int("depth"), Swift.max(units, inputs, rank), rank], layer: "factored_linear", at: args.path(of: "rank"))
                 context.inputShape = [units]
                 return try FactoredLinear(
                     inputSize: inputs, units: units, rank: rank, depth: args.int("depth"), useBias: args.bool("use_bias"),
@@ -63,7 +56,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "maxout", expected: "[features]", at: args.path)
                 let (inputs, units, pieces) = (context.inputShape[0], args.int("units"), args.int("pieces"))
-                try requireAllocatable([units, pieces, inputs], layer: "maxout", at: args.path(of: "units"))
+                try context.memory.reserveParameters([units, pieces, inputs], layer: "maxout", at: args.path(of: "units"))
                 context.inputShape = [units]
                 return try Maxout(
                     inputSize: inputs, units: units, pieces: pieces, initializer: args.initializer("initializer"),
@@ -78,7 +71,9 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 2, layer: "lstm", expected: "[time, features]", at: args.path)
                 let (steps, inputs, hidden) = (context.inputShape[0], context.inputShape[1], args.int("hidden_size"))
-                try requireAllocatable([4 * hidden, Swift.max(inputs, hidden)], layer: "lstm", at: args.path(of: "hidden_size"))
+                try context.memory.reserveParameters([8 * hidden, Swift.max(inputs, hidden)], layer: "lstm", at: args.path(of: "hidden_size"))
+                // Gates, cell and hidden states of every step are kept for the backward pass.
+                context.memory.addPerExample(steps * hidden * 8, at: args.path)
                 let sequence = args.bool("returns_sequence")
                 context.inputShape = sequence ? [steps, hidden] : [hidden]
                 return try LSTM(inputSize: inputs, hiddenSize: hidden, returnsSequence: sequence, dtype: context.dtype, using: &context.generator)

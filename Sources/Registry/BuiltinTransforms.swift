@@ -174,13 +174,20 @@ extension Run {
 
     /// The configured model with the transforms recorded in `checkpoint` replayed, ready to
     /// receive the checkpoint's tensors.
-    static func model(for checkpoint: Checkpoint, configuration: RunConfiguration, data: DataSplits) throws -> any Layer {
+    /// - Throws: `CheckpointError.incompatible` naming `file` and the line of a malformed or
+    ///   inapplicable record; configuration errors from building the model.
+    static func model(for checkpoint: Checkpoint, configuration: RunConfiguration, data: DataSplits, file: String) throws -> any Layer {
         var model = try configuration.buildModel(inputShape: data.training.exampleShape)
         let history = (checkpoint.metadata["transforms"] ?? "").split(separator: "\n")
         guard !history.isEmpty else { return model }
         let batch = try probe(data)
-        for line in history {
-            model = try applyTransform(try TransformRecord(line: String(line)), to: model, probe: batch, registry: configuration.registry).model
+        for (index, line) in history.enumerated() {
+            do {
+                model = try applyTransform(try TransformRecord(line: String(line)), to: model, probe: batch, registry: configuration.registry).model
+            } catch {
+                let reason = (error as? ConfigurationError)?.message ?? "\(error)"
+                throw CheckpointError.incompatible(file: file, reason: "metadata transforms line \(index + 1) cannot be replayed: \(reason)")
+            }
         }
         return model
     }
@@ -222,19 +229,25 @@ extension RunConfiguration {
     /// - Returns: the model's structure after all of them (its weights are not meaningful).
     /// - Throws: `ConfigurationError` at the offending transform.
     public func checkTransforms(on model: any Layer, exampleShape: [Int]) throws -> any Layer {
-        var current = model
-        let probe = Tensor.zeros([2] + exampleShape, dtype: dtype)
-        let order = transforms.indices.sorted { (transforms[$0].atEpoch, $0) < (transforms[$1].atEpoch, $1) }
-        for index in order {
-            let scheduled = transforms[index]
-            let path = JSONPath().appending("transforms").appending(index)
-            let transform = try registry.buildTransform(scheduled.configuration, at: path)
-            do {
-                current = try transform.apply(to: current, probe: probe, seed: seed).model
-            } catch let error as TransformError {
-                throw ConfigurationError(path, "\(error) (the model as it will be after epoch \(scheduled.atEpoch))")
+        try attributed {
+            var current = model
+            let probe = Tensor.zeros([2] + exampleShape, dtype: dtype)
+            let order = transforms.indices.sorted { (transforms[$0].atEpoch, $0) < (transforms[$1].atEpoch, $1) }
+            for index in order {
+                let scheduled = transforms[index]
+                let path = JSONPath().appending("transforms").appending(index)
+                let transform = try registry.buildTransform(scheduled.configuration, at: path)
+                do {
+                    current = try transform.apply(to: current, probe: probe, seed: seed).model
+                } catch let error as ConfigurationError {
+                    throw error
+                } catch {
+                    // Most failures concern the layer the transform names.
+                    let at = scheduled.configuration["layer"] != nil ? path.appending("layer") : path
+                    throw ConfigurationError(at, "\(error) (the model as it will be after epoch \(scheduled.atEpoch))")
+                }
             }
+            return current
         }
-        return current
     }
 }

@@ -27,12 +27,21 @@ public struct LayerBuildContext {
     public var generator: RandomGenerator
     /// The shape of one example entering the layer (the batch axis excluded).
     public var inputShape: [Int]
+    /// The memory the layers built so far will need; factories reserve their weights here
+    /// before allocating them, and may add working memory per example.
+    public var memory: MemoryEstimate
 
-    public init(registry: Registry, dtype: DType, generator: RandomGenerator, inputShape: [Int]) {
+    /// A context for building layers of `dtype` from examples of `inputShape`, refusing
+    /// models whose parameters would exceed `memoryLimitBytes`.
+    public init(
+        registry: Registry, dtype: DType, generator: RandomGenerator, inputShape: [Int],
+        memoryLimitBytes: Int = MemoryEstimate.defaultLimitBytes
+    ) {
         self.registry = registry
         self.dtype = dtype
         self.generator = generator
         self.inputShape = inputShape
+        memory = MemoryEstimate(dtype: dtype, limitBytes: memoryLimitBytes)
     }
 
     /// Builds layer configurations one after another from the current input shape, leaving
@@ -124,6 +133,9 @@ public struct Registry: Sendable {
     /// or recorded in a checkpoint (`--allow-plugin-change`). Off by default: a plugin swapped
     /// after training would otherwise change results silently.
     public var allowsChangedPlugins = false
+    /// The memory limit run configurations decoded with this registry start with (see
+    /// `RunConfiguration.memoryLimitBytes`); `--memory-limit` sets it.
+    public var memoryLimitBytes = MemoryEstimate.defaultLimitBytes
 
     /// An empty registry.
     public init() {}
@@ -232,7 +244,9 @@ public struct Registry: Sendable {
         let (entry, arguments) = try self.arguments(for: value, nameKey: "layer", kinds: [.layer, .activation], at: path)
         guard case .layer(let make) = entry.factory else { throw ConfigurationError(path, "\(entry.name) is not a layer") }
         do {
-            return try make(arguments, &context)
+            let layer = try make(arguments, &context)
+            context.memory.addPerExample(context.inputShape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }, at: path)
+            return layer
         } catch let error as ConfigurationError {
             throw error
         } catch {

@@ -9,7 +9,8 @@ public struct Run {
     public var trainer: Trainer
 
     /// Loads the data and builds model, loss, optimizer and schedule from `configuration`
-    /// (through the registry it was validated against, plugins included).
+    /// (through the registry it was validated against, plugins included), then checks
+    /// everything training could otherwise only find out later (see `preflight`).
     /// - Throws: `ConfigurationError`, `DataError` and model errors, each naming what is wrong.
     public init(_ configuration: RunConfiguration) throws {
         self.configuration = configuration
@@ -20,6 +21,7 @@ public struct Run {
             model: model, loss: try configuration.buildLoss(),
             optimizer: try configuration.buildOptimizer(),
             options: try configuration.trainingOptions(model: model))
+        try preflight()
     }
 
     /// Continues from a checkpoint written by a run of the same configuration.
@@ -28,7 +30,7 @@ public struct Run {
         let checkpoint = try Checkpoint.read(from: url)
         // A transformed model: rebuild its structure by replaying the recorded transforms.
         if checkpoint.metadata["transforms"] != nil {
-            trainer.replaceModel(try Run.model(for: checkpoint, configuration: configuration, data: data), pathMap: [])
+            trainer.replaceModel(try Run.model(for: checkpoint, configuration: configuration, data: data, file: url.path), pathMap: [])
         }
         try trainer.resume(from: checkpoint, file: url.path)
     }
@@ -70,7 +72,8 @@ public struct Run {
         try adjust(&run)
         let data = try known.flatMap { $0.section == run.data ? $0.data : nil } ?? run.loadData()
         do {
-            let model = try Run.model(for: checkpoint, configuration: run, data: data).loading(checkpoint.tensors)
+            try checkpoint.requireFinite(file: url.path)
+            let model = try Run.model(for: checkpoint, configuration: run, data: data, file: url.path).loading(checkpoint.tensors)
             return (checkpoint, run, data, model)
         } catch let error as ModelError {
             throw CheckpointError.model(file: url.path, error)

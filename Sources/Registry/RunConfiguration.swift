@@ -46,6 +46,10 @@ public struct RunConfiguration: Sendable {
     /// The registry the configuration was validated against, with its plugins loaded; every
     /// component is built from it.
     public let registry: Registry
+    /// The most memory the run may need, estimated layer by layer before anything large is
+    /// allocated (see `MemoryEstimate`); the registry's limit (16 GiB unless
+    /// `--memory-limit` says otherwise) when decoded.
+    public var memoryLimitBytes: Int
 
     /// Top-level keys, in the order they are written.
     public static let topLevelKeys = ["format_version", "name", "seed", "dtype", "plugins", "data", "model", "loss", "optimizer", "schedule", "train", "transforms"]
@@ -130,6 +134,7 @@ public struct RunConfiguration: Sendable {
             RunConfiguration.decodePlugins(value["plugins"], at: root.appending("plugins")))
         self.plugins = plugins
         self.registry = registry
+        memoryLimitBytes = registry.memoryLimitBytes
         guard let data = value["data"] else { throw ConfigurationError(root.appending("data"), "missing required key \"data\" (the data set)") }
         _ = try registry.arguments(for: data, nameKey: "name", kinds: [.dataset], at: root.appending("data"))
         self.data = data
@@ -157,7 +162,11 @@ public struct RunConfiguration: Sendable {
         // Components whose constructors check combinations of settings (e.g. Nesterov without
         // momentum) are built once here, so such mistakes surface at validation.
         _ = try buildLoss()
-        _ = try buildOptimizer()
+        if let plugin = try buildOptimizer() as? PluginOptimizer, !plugin.kernel.update.supports(dtype) {
+            throw ConfigurationError(
+                root.appending("optimizer"),
+                "\(plugin.kernel.name) has no \(dtype.rawValue) update kernel (it offers \(plugin.kernel.update.dtypesText)); set the run's \"dtype\" accordingly")
+        }
         _ = try buildSchedule()
     }
 
@@ -262,12 +271,20 @@ public struct RunConfiguration: Sendable {
     /// Builds the model for the configured data's example shape (or `inputShape`), with
     /// weights drawn from the run's seed, so the same configuration always builds the same model.
     /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape.
+    ///
+    /// The memory the run would need (parameters, and activations at the configured batch
+    /// sizes) is estimated layer by layer as the model is built and must stay within
+    /// `memoryLimitBytes`.
+    /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape, or the
+    ///   batch size that makes the run too large.
     public func buildModel(inputShape: [Int]? = nil) throws -> any Layer {
         try attributed {
             var context = LayerBuildContext(
                 registry: registry, dtype: dtype, generator: RandomGenerator(seed: seed),
-                inputShape: try inputShape ?? exampleShape())
-            return Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
+                inputShape: try inputShape ?? exampleShape(), memoryLimitBytes: memoryLimitBytes)
+            let model = Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
+            try context.memory.check(batchSize: train.int("batch_size"), evaluationBatchSize: train.int("evaluation_batch_size"))
+            return model
         }
     }
 

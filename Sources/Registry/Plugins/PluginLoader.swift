@@ -120,7 +120,14 @@ public enum PluginLoader {
         if let error = session.error {
             // The library stays loaded (its code may be referenced by nothing now, but
             // unloading code that just ran is not worth the risk); nothing was registered.
-            throw error
+            switch error {
+            case .structTooSmall, .unsupportedSignature, .invalidDescriptor, .missingKernel, .kernelFailed:
+                // Descriptor errors name the component; the file and plugin are added here.
+                let plugin = session.info.map { " (plugin \($0.name) \($0.version))" } ?? ""
+                throw PluginError.registration(path: path, reason: "\(error)\(plugin)")
+            default:
+                throw error
+            }
         }
         guard status == SADDLE_OK else {
             throw PluginError.initializationFailed(path: path, message: session.reported ?? "\(SADDLE_PLUGIN_ENTRY_POINT) returned \(status)")
