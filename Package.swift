@@ -82,5 +82,11 @@ let package = Package(
         .testTarget(
             name: "SaddleExperimentsTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/ExperimentsTests"),
+        // Hostile input through the saddle command and the library: the reproducers of
+        // crashes found, and a seeded structure-aware mutator over every file format.
+        .target(name: "SaddleFuzzHarness", dependencies: ["Saddle", "CSaddlePluginABI"], path: "Tests/FuzzHarness"),
+        .testTarget(
+            name: "SaddleReliabilityTests", dependencies: ["Saddle", "SaddleTestSupport", "SaddleFuzzHarness"],
+            path: "Tests/ReliabilityTests", exclude: ["Corpus"]),
     ]
 )

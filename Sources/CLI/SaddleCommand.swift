@@ -33,7 +33,7 @@ struct RegistryOptions: ParsableArguments {
     @Flag(help: "Load plugins even when their SHA-256 differs from the one pinned in the run file or recorded in the checkpoint.")
     var allowPluginChange = false
 
-    @Option(help: "The most memory (GiB) a run may need, as estimated before building the model (default 16).")
+    @Option(parsing: .unconditional, help: "The most memory (GiB) a run may need, as estimated before building the model (default 16).")
     var memoryLimit: Double?
 
     /// The built-in registry with the named plugins loaded and the limits set.

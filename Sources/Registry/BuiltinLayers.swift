@@ -27,7 +27,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "dense", expected: "[features]", at: args.path)
                 let (inputs, units) = (context.inputShape[0], args.int("units"))
-                try context.memory.reserveParameters([units, inputs], layer: "dense", at: args.path(of: "units"))
+                try context.memory.reserve(parameters: [units, inputs], output: [units], layer: "dense", at: args.path(of: "units"))
                 context.inputShape = [units]
                 return try Dense(
                     inputSize: inputs, units: units, useBias: args.bool("use_bias"), initializer: args.initializer("initializer"),
@@ -43,8 +43,9 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "factored_linear", expected: "[features]", at: args.path)
                 let (inputs, units, rank) = (context.inputShape[0], args.int("units"), args.int("rank"))
-                try context.memory.reserveParameters(
-                    [args.int("depth"), Swift.max(units, inputs, rank), rank], layer: "factored_linear", at: args.path(of: "rank"))
+                try context.memory.reserve(
+                    parameters: [args.int("depth"), Swift.max(units, inputs, rank), rank], output: [units], layer: "factored_linear",
+                    at: args.path(of: "rank"))
                 context.inputShape = [units]
                 return try FactoredLinear(
                     inputSize: inputs, units: units, rank: rank, depth: args.int("depth"), useBias: args.bool("use_bias"),
@@ -56,7 +57,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 1, layer: "maxout", expected: "[features]", at: args.path)
                 let (inputs, units, pieces) = (context.inputShape[0], args.int("units"), args.int("pieces"))
-                try context.memory.reserveParameters([units, pieces, inputs], layer: "maxout", at: args.path(of: "units"))
+                try context.memory.reserve(parameters: [units, pieces, inputs], output: [units, pieces], layer: "maxout", at: args.path(of: "units"))
                 context.inputShape = [units]
                 return try Maxout(
                     inputSize: inputs, units: units, pieces: pieces, initializer: args.initializer("initializer"),
@@ -71,10 +72,12 @@ func builtinLayerEntries() -> [ComponentEntry] {
             factory: .layer { args, context in
                 try requireRank(context.inputShape, 2, layer: "lstm", expected: "[time, features]", at: args.path)
                 let (steps, inputs, hidden) = (context.inputShape[0], context.inputShape[1], args.int("hidden_size"))
-                try context.memory.reserveParameters([8 * hidden, Swift.max(inputs, hidden)], layer: "lstm", at: args.path(of: "hidden_size"))
-                // Gates, cell and hidden states of every step are kept for the backward pass.
-                context.memory.addPerExample(steps * hidden * 8, at: args.path)
                 let sequence = args.bool("returns_sequence")
+                try context.memory.reserve(
+                    parameters: [8 * hidden, Swift.max(inputs, hidden)], output: sequence ? [steps, hidden] : [hidden], layer: "lstm",
+                    at: args.path(of: "hidden_size"))
+                // Gates, cell and hidden states of every step are kept for the backward pass.
+                try context.memory.reserve(workingElementsPerExample: steps * hidden * 8, at: args.path(of: "hidden_size"))
                 context.inputShape = sequence ? [steps, hidden] : [hidden]
                 return try LSTM(inputSize: inputs, hiddenSize: hidden, returnsSequence: sequence, dtype: context.dtype, using: &context.generator)
             }),

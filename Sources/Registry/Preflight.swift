@@ -103,7 +103,11 @@ extension Run {
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             return current.path == directory.standardizedFileURL.path ? "it is a file, not a directory" : "\(current.path) is a file, not a directory"
         }
-        guard access(current.path, W_OK | X_OK) == 0 else { return "\(current.path) is not writable (\(String(cString: strerror(errno))))" }
+        // Permission bits do not tell the whole story (root, read-only mounts, special file
+        // systems), so the directory is probed by creating and removing an entry in it.
+        let probe = current.appendingPathComponent(".saddle-write-check-\(getpid())").path
+        guard mkdir(probe, 0o700) == 0 else { return "nothing can be created in \(current.path): \(String(cString: strerror(errno)))" }
+        rmdir(probe)
         return nil
     }
 }

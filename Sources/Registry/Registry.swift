@@ -33,15 +33,18 @@ public struct LayerBuildContext {
 
     /// A context for building layers of `dtype` from examples of `inputShape`, refusing
     /// models whose parameters would exceed `memoryLimitBytes`.
-    public init(
-        registry: Registry, dtype: DType, generator: RandomGenerator, inputShape: [Int],
-        memoryLimitBytes: Int = MemoryEstimate.defaultLimitBytes
-    ) {
+    public init(registry: Registry, dtype: DType, generator: RandomGenerator, inputShape: [Int]) {
+        self.init(registry: registry, generator: generator, inputShape: inputShape, memory: MemoryEstimate(dtype: dtype))
+    }
+
+    /// A context for building layers of `memory`'s dtype from examples of `inputShape`,
+    /// checking each layer against `memory`'s limit and batch sizes.
+    public init(registry: Registry, generator: RandomGenerator, inputShape: [Int], memory: MemoryEstimate) {
         self.registry = registry
-        self.dtype = dtype
+        dtype = memory.dtype
         self.generator = generator
         self.inputShape = inputShape
-        memory = MemoryEstimate(dtype: dtype, limitBytes: memoryLimitBytes)
+        self.memory = memory
     }
 
     /// Builds layer configurations one after another from the current input shape, leaving
@@ -244,8 +247,9 @@ public struct Registry: Sendable {
         let (entry, arguments) = try self.arguments(for: value, nameKey: "layer", kinds: [.layer, .activation], at: path)
         guard case .layer(let make) = entry.factory else { throw ConfigurationError(path, "\(entry.name) is not a layer") }
         do {
+            context.memory.beginLayer()
             let layer = try make(arguments, &context)
-            context.memory.addPerExample(context.inputShape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }, at: path)
+            try context.memory.endLayer(output: context.inputShape, at: path)
             return layer
         } catch let error as ConfigurationError {
             throw error

@@ -87,9 +87,9 @@ public struct RunConfiguration: Sendable {
     public static func read(_ url: URL, registry: Registry) throws -> RunConfiguration {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ConfigurationError(path: "(file)", message: "cannot read: \((error as NSError).localizedDescription)", file: url.path)
+            data = try FileSystem.read(url, limit: 64 << 20)
+        } catch let error as FileError {
+            throw ConfigurationError(path: "(file)", message: error.reason, file: url.path)
         }
         return try decode(data, file: url.path, registry: registry)
     }
@@ -273,18 +273,17 @@ public struct RunConfiguration: Sendable {
     /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape.
     ///
     /// The memory the run would need (parameters, and activations at the configured batch
-    /// sizes) is estimated layer by layer as the model is built and must stay within
-    /// `memoryLimitBytes`.
+    /// sizes) is estimated layer by layer as the model is built, before each layer allocates,
+    /// and must stay within `memoryLimitBytes`.
     /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape, or the
     ///   batch size that makes the run too large.
     public func buildModel(inputShape: [Int]? = nil) throws -> any Layer {
         try attributed {
+            let memory = MemoryEstimate(
+                dtype: dtype, batchSize: train.int("batch_size"), evaluationBatchSize: train.int("evaluation_batch_size"), limitBytes: memoryLimitBytes)
             var context = LayerBuildContext(
-                registry: registry, dtype: dtype, generator: RandomGenerator(seed: seed),
-                inputShape: try inputShape ?? exampleShape(), memoryLimitBytes: memoryLimitBytes)
-            let model = Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
-            try context.memory.check(batchSize: train.int("batch_size"), evaluationBatchSize: train.int("evaluation_batch_size"))
-            return model
+                registry: registry, generator: RandomGenerator(seed: seed), inputShape: try inputShape ?? exampleShape(), memory: memory)
+            return Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
         }
     }
 

@@ -165,7 +165,14 @@ enum TransformSupport {
             result.maxDeviation = .infinity
             return result
         }
-        result.maxDeviation = zip(before.doubles, after.doubles).map { Swift.abs($0 - $1) }.max() ?? 0
+        // NaN anywhere makes the deviation NaN (a plain `max()` skips NaN unless it comes first).
+        var deviation = 0.0
+        for (old, new) in zip(before.doubles, after.doubles) {
+            let difference = Swift.abs(old - new)
+            if difference.isNaN { deviation = .nan; break }
+            deviation = Swift.max(deviation, difference)
+        }
+        result.maxDeviation = deviation
         return result
     }
 

@@ -19,3 +19,44 @@ public enum Executables {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
     }
 }
+
+/// What a finished `saddle` process did.
+public struct CommandResult: Sendable, CustomStringConvertible {
+    /// The exit status, or the signal number when `signaled`.
+    public var status: Int32
+    /// Whether the process ended by a signal (a crash) rather than by exiting.
+    public var signaled: Bool
+    public var standardOutput: String
+    public var standardError: String
+
+    public var description: String {
+        "\(signaled ? "signal" : "exit status") \(status)\nstdout: \(standardOutput.suffix(2000))\nstderr: \(standardError.suffix(2000))"
+    }
+}
+
+/// Runs the `saddle` command (or another executable) as a user would, capturing both streams
+/// through files (so neither can fill a pipe and stall the process).
+public enum SaddleCommandLine {
+    /// Runs `executable` (default: the `saddle` built beside the tests) with `arguments` in
+    /// `directory` and waits for it.
+    public static func run(_ arguments: [String], in directory: URL? = nil, executable: URL = Executables.url("saddle")) throws -> CommandResult {
+        let scratch = try TemporaryDirectory("saddle-command")
+        defer { scratch.remove() }
+        let out = scratch.file("stdout"), err = scratch.file("stderr")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+            standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+}

@@ -28,6 +28,9 @@
 #ifndef ACME_SWISH_NAME
 #define ACME_SWISH_NAME "acme.swish"
 #endif
+#ifndef ACME_SWISH_F32
+#define ACME_SWISH_F32 (void *)swish_f32
+#endif
 #ifndef ACME_SWISH_SIGNATURE
 #define ACME_SWISH_SIGNATURE "nxyhe"
 #endif
@@ -190,7 +193,7 @@ static const saddle_activation swish = {
     "x * sigmoid(beta * x) (Ramachandran et al. 2017)",
     1,
     swish_parameters,
-    {sizeof(saddle_kernel), ACME_SWISH_SIGNATURE, (void *)swish_f32, (void *)swish_f64},
+    {sizeof(saddle_kernel), ACME_SWISH_SIGNATURE, ACME_SWISH_F32, (void *)swish_f64},
     {sizeof(saddle_kernel), "nxyhe", (void *)swish_d_f32, (void *)swish_d_f64},
 #ifdef ACME_NO_SECOND_ORDER
     {sizeof(saddle_kernel), "nxyhe", NULL, NULL},

@@ -41,9 +41,12 @@ public func hessianVectorProduct(
 /// instead of once per direction. When an operation has no forward-mode rule, the Hessian is
 /// assembled from Hessian-vector products instead (reverse-over-reverse, one backward pass
 /// through the recorded gradient graph per column).
+///
+/// `symmetrized: false` returns the rows as computed, before averaging with the transpose, so
+/// that their symmetry can be checked (it holds to rounding when every rule is exact).
 /// - Throws: `AutodiffError` when `f` is not twice differentiable through its operations;
 ///   `TensorError` when `x` is not a vector.
-public func hessian(at x: Tensor, chunk: Int = 128, of f: (Tensor) throws -> Tensor) throws -> Tensor {
+public func hessian(at x: Tensor, chunk: Int = 128, symmetrized: Bool = true, of f: (Tensor) throws -> Tensor) throws -> Tensor {
     guard x.rank == 1 else {
         throw TensorError.invalidArgument(op: "hessian", reason: "x must be a vector, got shape \(describe(shape: x.shape))")
     }
@@ -65,15 +68,15 @@ public func hessian(at x: Tensor, chunk: Int = 128, of f: (Tensor) throws -> Ten
             blocks.append(gradient.tangent?.detached ?? Tensor.zeros([k, n], dtype: x.dtype))
         }
         let rows = blocks.count == 1 ? blocks[0] : try Tensor.concatenating(blocks, alongAxis: 0)
-        return try ((rows + rows.transposed()) * 0.5).detached
+        return symmetrized ? try ((rows + rows.transposed()) * 0.5).detached : rows.detached
     } catch AutodiffError.noForwardRule {
-        return try hessianFromProducts(at: x, of: f)
+        return try hessianFromProducts(at: x, symmetrized: symmetrized, of: f)
     }
 }
 
 /// The full Hessian by reverse-over-reverse: one recorded backward pass, then one backward pass
-/// per column through the recorded gradient graph.
-public func hessianFromProducts(at x: Tensor, of f: (Tensor) throws -> Tensor) throws -> Tensor {
+/// per column through the recorded gradient graph; `symmetrized` as for `hessian(at:)`.
+public func hessianFromProducts(at x: Tensor, symmetrized: Bool = true, of f: (Tensor) throws -> Tensor) throws -> Tensor {
     guard x.rank == 1 else {
         throw TensorError.invalidArgument(op: "hessian", reason: "x must be a vector, got shape \(describe(shape: x.shape))")
     }
@@ -97,5 +100,5 @@ public func hessianFromProducts(at x: Tensor, of f: (Tensor) throws -> Tensor) t
     }
     guard columns.count == n else { return Tensor.zeros([n, n], dtype: x.dtype) }
     let rows = try Tensor.concatenating(columns.map { try $0.reshaped(to: [1, n]) }, alongAxis: 0)
-    return try ((rows + rows.transposed()) * 0.5).detached
+    return symmetrized ? try ((rows + rows.transposed()) * 0.5).detached : rows.detached
 }

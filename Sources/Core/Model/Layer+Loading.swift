@@ -12,7 +12,13 @@ extension Layer {
             guard new.shape == current.shape else {
                 throw ModelError.shapeMismatch(path: path, expected: current.shape, actual: new.shape)
             }
-            replacements[path] = new.converted(to: current.dtype).detached
+            let converted = new.converted(to: current.dtype).detached
+            // Narrowing Float64 to Float32 turns values beyond Float32's range into infinities.
+            if new.dtype != current.dtype, let index = converted.firstNonFiniteIndex, new.firstNonFiniteIndex == nil {
+                throw ModelError.invalidConfiguration(
+                    layer: path, reason: "element \(index) (\(new.doubles[index])) does not fit \(current.dtype.rawValue)")
+            }
+            replacements[path] = converted
         }
         if let extra = tensors.paths.first(where: { !expected.contains($0) && !ignoring($0) }) {
             throw ModelError.unexpectedTensor(path: extra)

@@ -260,3 +260,39 @@ private func requireKernels(_ kernels: [PluginKernel], for dtype: DType, compone
             path, "\(component) has no \(dtype.rawValue) \(kernel.slot) kernel (it offers \(kernel.dtypesText.isEmpty ? "none" : kernel.dtypesText)); set the run's \"dtype\" accordingly")
     }
 }
+
+/// Descriptor validation without a shared library: what a plugin's entry point would register
+/// through the host table, checked exactly as loading checks it. For the descriptor fuzzer and
+/// the plugin checker; the descriptors' function pointers are stored, never called.
+package enum DescriptorCheck {
+    /// A plugin's registration calls, in order.
+    package enum Call {
+        case activation(UnsafePointer<saddle_activation>?)
+        case layer(UnsafePointer<saddle_layer>?)
+        case optimizer(UnsafePointer<saddle_optimizer>?)
+    }
+
+    /// Declares `info`, makes `calls`, and registers the entries into an empty registry as
+    /// loading would. Returns the entries, or the first error as loading would report it.
+    package static func register(info: UnsafePointer<saddle_plugin_info>?, calls: [Call], path: String = "descriptor") -> Result<[ComponentEntry], Error> {
+        let session = RegistrationSession(path: path, digest: "0")
+        guard session.declare(info) == SADDLE_OK else { return .failure(session.error ?? PluginError.initializationFailed(path: path, message: "declare failed")) }
+        for call in calls {
+            let status: Int32
+            switch call {
+            case .activation(let pointer): status = session.registerActivation(pointer)
+            case .layer(let pointer): status = session.registerLayer(pointer)
+            case .optimizer(let pointer): status = session.registerOptimizer(pointer)
+            }
+            if status != SADDLE_OK { break }
+        }
+        if let error = session.error { return .failure(error) }
+        var registry = Registry.builtin
+        do {
+            try registry.register(all: session.entries)
+        } catch {
+            return .failure(error)
+        }
+        return .success(session.entries)
+    }
+}
