@@ -20,7 +20,7 @@ struct DescriptorDecoder {
 
     private mutating func choose<T>(_ options: [T]) -> T { options[Int(byte()) % options.count] }
 
-    private static let nameAlphabet = Array("abcxyz_.0123ABZ- é")
+    private static let nameAlphabet = Array("abcdefghijklmnopqrstuvwxyz_.0123AZ- é")
     private static let roleAlphabet = Array("nxyhebioXWgdDwspltc?")
     private static let numbers: [Double] = [0, 1, -1, 0.5, 100, 1e300, -1e300, .nan, .infinity, -.infinity, 4e9, 1e-320]
 

@@ -27,21 +27,24 @@ public struct FuzzOutcome: Sendable {
 }
 
 /// Runs inputs through Saddle's readers and the steps the commands take after reading.
-public struct FuzzHarness {
+public struct FuzzHarness: Sendable {
     /// A directory for the files inputs are written to (and runs' outputs).
     public let scratch: URL
     /// The registry, with a small memory limit so accepted runs stay cheap.
     let registry: Registry
-    /// A tiny CSV data set the corpus' run files and checkpoints refer to.
-    public var tinyCSV: URL { scratch.appendingPathComponent("tiny.csv") }
+    /// Where the tiny CSV data set that the corpus' run files and checkpoints name lives
+    /// (`tiny.csv`, 40 rows of 3 features and 3 classes), at a fixed path so that the corpus
+    /// can name it.
+    public static let dataDirectory = URL(fileURLWithPath: "/tmp/saddle-fuzz-data")
 
-    /// A harness writing its files under `scratch` (created, with the tiny CSV data set).
+    /// A harness writing its files under `scratch` (created), with the tiny data set in place.
     public init(scratch: URL) throws {
         self.scratch = scratch
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: FuzzHarness.dataDirectory, withIntermediateDirectories: true)
         var rows = ""
         for i in 0..<40 { rows += "\(Double(i % 7) * 0.5),\(Double(i % 5) - 2),\(Double(i % 3)),\(i % 3)\n" }
-        try rows.write(to: scratch.appendingPathComponent("tiny.csv"), atomically: true, encoding: .utf8)
+        try rows.write(to: FuzzHarness.dataDirectory.appendingPathComponent("tiny.csv"), atomically: true, encoding: .utf8)
         var registry = Registry.builtin
         registry.memoryLimitBytes = 256 << 20
         self.registry = registry
@@ -118,11 +121,16 @@ public struct FuzzHarness {
         }
     }
 
-    /// A CSV file, as the `csv` data set reads and prepares it.
+    /// A CSV file (plain or gzip), as the `csv` data set reads and prepares it.
     func csv(_ bytes: [UInt8]) -> FuzzOutcome {
-        let name = "fuzz.csv"
+        let url = scratch.appendingPathComponent("fuzz.csv")
+        let name = url.path
         do {
-            let data = try CSVReader().parse(Data(bytes), name: name)
+            try Data(bytes).write(to: url)
+            // A first line that is not numbers is a header, as a user would declare it.
+            let firstCell = String(decoding: bytes.prefix { $0 != 0x0a && $0 != 0x2c && $0 != 0x0d }, as: UTF8.self)
+            let header = Double(firstCell.trimmingCharacters(in: .whitespaces)) == nil && bytes.first != 0x1f
+            let data = try CSVReader(hasHeader: header).read(url)
             guard data.count >= 2 else { return FuzzHarness.accepted }
             let (train, held) = try data.split(validationFraction: 0.25, seed: 1)
             let scaler = try Standardization(fittedTo: train)
@@ -139,13 +147,18 @@ public struct FuzzHarness {
         let labels = scratch.appendingPathComponent("fuzz-labels-idx")
         do {
             try Data(bytes).write(to: images)
-            // Labels for as many images as the header claims (up to 64), else a short file.
-            let count = bytes.count >= 8 && bytes[3] >= 1 ? Int(bytes[4]) << 24 | Int(bytes[5]) << 16 | Int(bytes[6]) << 8 | Int(bytes[7]) : 1
-            let n = Swift.min(count, 64)
-            try Data([0, 0, 8, 1, UInt8(n >> 24 & 255), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] + (0..<n).map { UInt8($0 % 10) })
-                .write(to: labels)
-            let data = try IDXReader.read(images: images, labels: labels)
-            _ = try data.flattened()
+            func writeLabels(_ n: Int) throws {
+                try Data([0, 0, 8, 1, UInt8(n >> 24 & 255), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] + (0..<n).map { UInt8($0 % 10) })
+                    .write(to: labels)
+            }
+            // Labels for as many images as the file turns out to hold (when that is small).
+            try writeLabels(1)
+            do {
+                _ = try IDXReader.read(images: images, labels: labels).flattened()
+            } catch DataError.countMismatch(_, let imageCount, _, _) where imageCount <= 4096 {
+                try writeLabels(imageCount)
+                _ = try IDXReader.read(images: images, labels: labels).flattened()
+            }
             return FuzzHarness.accepted
         } catch {
             let message = "\(error)"
