@@ -5,7 +5,7 @@ DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench report plugins
+.PHONY: run test deps build bench report plugins fuzz
 
 deps:
 	@missing=""; \
@@ -38,3 +38,9 @@ plugins:
 	mkdir -p .build/plugins
 	cc -shared -fPIC -O3 -fvisibility=hidden -I Plugins/ABI/include Plugins/Examples/acme/acme.c -o .build/plugins/libacme.so -lm
 	swiftc -emit-library -parse-as-library -O -I Plugins/ABI/include Plugins/Examples/zoo/RMSprop.swift -o .build/plugins/libzoo.so
+
+# Long fuzzing, outside `make test`: coverage-guided (libFuzzer) over every input format,
+# FUZZ_RUNS inputs each (scripts/fuzz.sh; findings land in .build-fuzz/findings/).
+FUZZ_RUNS ?= 1000000
+fuzz: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_RUNS)

@@ -86,7 +86,8 @@ let package = Package(
         // crashes found, and a seeded structure-aware mutator over every file format.
         .target(name: "SaddleFuzzHarness", dependencies: ["Saddle", "CSaddlePluginABI"], path: "Tests/FuzzHarness"),
         // The libFuzzer target of `make fuzz` (scripts/fuzz.sh); built plainly, a replayer.
-        .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleFuzzHarness"], path: "Tests/FuzzTarget"),
+        .target(name: "CSaddleFuzzDriver", path: "Tests/FuzzDriver"),
+        .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleFuzzHarness", "CSaddleFuzzDriver"], path: "Tests/FuzzTarget"),
         .testTarget(
             name: "SaddleReliabilityTests", dependencies: ["Saddle", "SaddleTestSupport", "SaddleFuzzHarness"],
             path: "Tests/ReliabilityTests", exclude: ["Corpus"]),

@@ -12,7 +12,7 @@ FORMATS=${FORMATS:-"run_file checkpoint csv idx plugin_descriptor"}
 SWIFT=${SWIFT:-swift}
 root=$(pwd)
 if $SWIFT build -c release --product saddle-fuzz --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library -Xswiftc -DSADDLE_LIBFUZZER; then
+    -Xswiftc -sanitize=fuzzer -Xswiftc -DSADDLE_LIBFUZZER -Xcc -DSADDLE_LIBFUZZER; then
     binary=$(find .build-fuzz -path '*release/saddle-fuzz' -type f | head -n 1)
     status=0
     for format in $FORMATS; do

@@ -355,7 +355,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "BatchNorm and dropout mode: inference or training.")
     var mode: String = "inference"
 
-    @Option(help: "Largest model whose full spectrum is computed; larger ones use Lanczos.")
+    @Option(help: "Largest model whose full spectrum is computed (at most 10000); larger ones use Lanczos.")
     var fullSpectrumLimit: Int = 3000
 
     @Option(help: "How many extreme eigenvalues to report at each end. Above --full-spectrum-limit parameters only these extremes are estimated (Lanczos), and the negative share reported is of these estimates, not the index of the whole spectrum.")
@@ -369,7 +369,10 @@ struct Analyze: ParsableCommand {
     func run() throws {
         try reportingErrors("analyze") {
             guard let forwardMode = ForwardMode(rawValue: mode) else { throw ValidationError("--mode must be inference or training") }
-            guard examples >= 1, count >= 1, fullSpectrumLimit >= 1 else { throw ValidationError("--examples, --count and --full-spectrum-limit must be positive") }
+            // The full spectrum needs the dense Hessian (8 n^2 bytes): 10,000 parameters is 800 MB.
+            guard (1...10_000_000).contains(examples), (1...1000).contains(count), (1...10_000).contains(fullSpectrumLimit) else {
+                throw ValidationError("--examples must be in 1...10000000, --count in 1...1000 and --full-spectrum-limit in 1...10000 (the dense Hessian of n parameters takes 8 n^2 bytes)")
+            }
             let registry = try registryOptions.registry()
             let configuration = try config.map { try RunConfiguration.read(URL(fileURLWithPath: $0), registry: registry) }
             let report = try Run.analyze(

@@ -137,6 +137,33 @@ struct PluginTests {
     }
 }
 
+extension PluginTests {
+    @Test("a plugin optimizer's kernel is never handed a state buffer smaller than the parameter")
+    func pluginOptimizerStateIsChecked() throws {
+        let registry = try registryWithPlugins()
+        var optimizer = try registry.build(.optimizer, JSONValue.object([("name", "zoo.rmsprop"), ("learning_rate", .number(0.1))]), at: JSONPath()) { factory, args -> (any Optimizer)? in
+            guard case .optimizer(let make) = factory else { return nil }
+            return try make(args)
+        }
+        let objective = Quadratic(parameters: ["w": Tensor([2.0, -1.0, 0.5, 3.0])])
+        var p = objective.parameters
+        _ = try optimizer.step(&p, objective: objective)
+        let slots = try #require(optimizer.stateSlots).map(\.name)
+        #expect(slots.contains("step") && slots.count >= 2)
+        let buffer = try #require(optimizer.state.paths.first { !$0.hasSuffix(".step") })
+        for bad in [Tensor([1.0]), Tensor([1.0, 2, 3, 4]).converted(to: .float32), Tensor.zeros([2, 2], dtype: .float64)] {
+            var state = optimizer.state
+            state[buffer] = bad
+            #expect(throws: OptimizerError.self) { try optimizer.validateState(state, for: p) }
+            var damaged = optimizer
+            damaged.state = state
+            var q = p
+            #expect(throws: OptimizerError.self) { _ = try damaged.step(&q, objective: objective) }
+            #expect(q["w"]?.doubles == p["w"]?.doubles)
+        }
+    }
+}
+
 /// f(w) = 1/2 |w|^2.
 struct Quadratic: Objective {
     var parameters: NamedTensors

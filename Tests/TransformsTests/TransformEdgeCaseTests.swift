@@ -23,6 +23,21 @@ struct TransformEdgeCaseTests {
         }
     }
 
+    @Test("the reported deviation is NaN when any output is NaN, wherever it falls")
+    func deviationSeesNaN() throws {
+        var g = RandomGenerator(seed: 5)
+        let probe = Tensor.randomNormal([4, 6], dtype: .float64, using: &g)
+        // A NaN weight of the last output unit: the first outputs stay finite, so a maximum
+        // that skips NaN unless it comes first would report a finite deviation.
+        var last = try dense(5, 3, &g)
+        var weight = try #require(last.parameters["weight"])
+        try weight.withUnsafeMutableBufferPointer(as: Double.self) { $0[$0.count - 1] = .nan }
+        last = try last.replacing(["weight": weight])
+        let model = Sequential([try dense(6, 5, &g), ReLU(), last])
+        let (_, report) = try Net2WiderNet(layer: "0", units: 7).apply(to: model, probe: probe, seed: 3)
+        #expect(try #require(report.maxDeviation).isNaN)
+    }
+
     @Test("malformed, unknown and non-canonical paths and impossible widths are refused with a reason")
     func badPathsAndWidths() throws {
         var g = RandomGenerator(seed: 2)
