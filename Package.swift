@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "CSaddleFuzzDriver", path: "Tests/FuzzDriver"),
         .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleFuzzHarness", "CSaddleFuzzDriver"], path: "Tests/FuzzTarget"),
         .testTarget(
-            name: "SaddleReliabilityTests", dependencies: ["Saddle", "SaddleTestSupport", "SaddleFuzzHarness"],
+            name: "SaddleReliabilityTests", dependencies: ["Saddle", "SaddleTestSupport", "SaddleFuzzHarness", "CSaddlePluginABI"],
             path: "Tests/ReliabilityTests", exclude: ["Corpus"]),
     ]
 )

@@ -21,7 +21,8 @@ if $SWIFT build -c release --product saddle-fuzz --scratch-path .build-fuzz \
         cp -n Tests/ReliabilityTests/Corpus/$format/* "$corpus"/ 2>/dev/null
         echo "== $format: $RUNS inputs (libFuzzer)"
         start=$(date +%s)
-        SADDLE_FUZZ_FORMAT=$format "$binary" -runs="$RUNS" -max_len=65536 -timeout=30 -rss_limit_mb=6144 \
+        # Swift's own backtracer would take the crash signals libFuzzer needs to save the input.
+        SWIFT_BACKTRACE=enable=no SADDLE_FUZZ_FORMAT=$format "$binary" -runs="$RUNS" -max_len=65536 -timeout=30 -rss_limit_mb=6144 \
             -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" 2>&1 | tee .build-fuzz/$format.log | grep -E "^#[0-9]+ +(DONE|pulse)|ERROR|stat::|problem" | tail -n 12
         result=${PIPESTATUS[0]}
         echo "== $format: exit $result after $(( $(date +%s) - start )) s; corpus $(ls "$corpus" | wc -l) files; findings $(ls "$findings" | wc -l)"

@@ -88,8 +88,8 @@ struct Train: ParsableCommand {
                 configuration = try readConfiguration(config, registry: registry)
             }
             var run = try Run(configuration)
-            if let resume {
-                try run.resume(from: URL(fileURLWithPath: resume))
+            if let resume, let checkpoint {
+                try run.resume(from: checkpoint, file: resume)
                 print("resuming \(resume) at epoch \(run.trainer.epoch) of \(configuration.train.int("epochs"))")
             }
             print("training \(configuration.name): \(run.data.training.count) training and \(run.data.heldOut.count) held-out examples, \(run.trainer.parameters.scalarCount) parameters")

@@ -57,8 +57,9 @@ public struct CSVReader: Sendable {
             }
             for (column, cell) in cells.enumerated() {
                 let trimmed = cell.trimmingCharacters(in: .whitespaces)
-                guard let value = Double(trimmed), value.isFinite else {
-                    throw DataError.badCell(file: name, line: lineNumber, column: column + 1, text: String(trimmed))
+                // Finite, and finite in the data set's dtype (1e39 would be an infinity in Float32).
+                guard let value = Double(trimmed), value.isFinite, dtype == .float64 || Swift.abs(value) <= Double(Float.greatestFiniteMagnitude) else {
+                    throw DataError.badCell(file: name, line: lineNumber, column: column + 1, text: String(trimmed.prefix(40)))
                 }
                 if column == labelIndex { labels.append(value) } else { features.append(value) }
             }

@@ -29,7 +29,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .countMismatch(images, imageCount, labels, labelCount):
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
         case let .badCell(file, line, column, text):
-            return "\(file):\(line): column \(column) is not a number: \"\(text)\""
+            return "\(file):\(line): column \(column) is not a finite number in the data set's dtype: \"\(text)\""
         case let .raggedLine(file, line, expected, found):
             return "\(file):\(line): \(found) cells, expected \(expected) like the first line"
         case let .badCompression(file, offset, reason):

@@ -24,13 +24,16 @@ public enum IDXReader {
             let o = 4 + 4 * axis
             shape.append(Int(UInt32(bytes[o]) << 24 | UInt32(bytes[o + 1]) << 16 | UInt32(bytes[o + 2]) << 8 | UInt32(bytes[o + 3])))
         }
-        let (count, overflow) = shape.reduce((1, false)) { partial, extent in
-            let (product, overflowed) = partial.0.multipliedReportingOverflow(by: extent)
+        // The product of the non-zero extents is bounded too: with a zero extent the count is
+        // 0, yet one example ([1, 2^32, 2^32]) would still be too large to describe.
+        let (nonZero, overflow) = shape.reduce((1, false)) { partial, extent in
+            let (product, overflowed) = partial.0.multipliedReportingOverflow(by: Swift.max(extent, 1))
             return (product, partial.1 || overflowed)
         }
-        guard !overflow, count <= 1 << 34 else {
+        guard !overflow, nonZero <= 1 << 34 else {
             throw DataError.invalid(file: name, reason: "header shape \(shape) is too large")
         }
+        let count = shape.contains(0) ? 0 : nonZero
         guard bytes.count - headerSize >= count else {
             throw DataError.truncated(file: name, offset: bytes.count, needed: headerSize + count - bytes.count)
         }

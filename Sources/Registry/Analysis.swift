@@ -117,6 +117,7 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible {
     /// A loss, gradient or eigenvalue came out NaN or infinite.
     case nonFinite(file: String, what: String)
 
+    /// The error as a sentence naming the checkpoint.
     public var description: String {
         switch self {
         case let .nonFinite(file, what): "\(file): \(what); curvature is undefined there"

@@ -176,6 +176,10 @@ func prepare(_ data: Dataset, test: Dataset?, _ args: Arguments, exampleShape: [
         }
     } else if let test {
         (training, heldOut) = (data, test)
+        guard training.count > 0, heldOut.count > 0 else {
+            throw ConfigurationError(
+                args.path, "the data set has \(training.count) training and \(heldOut.count) test examples; both parts must hold at least one")
+        }
     } else {
         throw ConfigurationError(args.path(of: "validation"), "this data set has no test part, so validation must be above 0")
     }

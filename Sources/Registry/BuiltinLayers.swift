@@ -44,7 +44,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
                 try requireRank(context.inputShape, 1, layer: "factored_linear", expected: "[features]", at: args.path)
                 let (inputs, units, rank) = (context.inputShape[0], args.int("units"), args.int("rank"))
                 try context.memory.reserve(
-                    parameters: [args.int("depth"), Swift.max(units, inputs, rank), rank], output: [units], layer: "factored_linear",
+                    parameters: [Swift.max(units, inputs, rank), rank], copies: args.int("depth"), output: [units], layer: "factored_linear",
                     at: args.path(of: "rank"))
                 context.inputShape = [units]
                 return try FactoredLinear(
@@ -74,7 +74,7 @@ func builtinLayerEntries() -> [ComponentEntry] {
                 let (steps, inputs, hidden) = (context.inputShape[0], context.inputShape[1], args.int("hidden_size"))
                 let sequence = args.bool("returns_sequence")
                 try context.memory.reserve(
-                    parameters: [8 * hidden, Swift.max(inputs, hidden)], output: sequence ? [steps, hidden] : [hidden], layer: "lstm",
+                    parameters: [4 * hidden, Swift.max(inputs, hidden)], copies: 2, output: sequence ? [steps, hidden] : [hidden], layer: "lstm",
                     at: args.path(of: "hidden_size"))
                 // Gates, cell and hidden states of every step are kept for the backward pass.
                 try context.memory.reserve(workingElementsPerExample: steps * hidden * 8, at: args.path(of: "hidden_size"))

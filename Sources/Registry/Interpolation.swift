@@ -37,7 +37,7 @@ public struct InterpolationReport: Sendable {
         for point in points {
             func percent(_ x: Double?) -> String { x.map { String(format: "%7.2f%%", 100 * $0) } ?? "       -" }
             let held = point.validationLoss.map { String(format: "%14.6g", $0) } ?? String(repeating: " ", count: 13) + "-"
-            let width = point.trainingLoss.isFinite && peak > 0 ? Int((30 * point.trainingLoss / peak).rounded()) : 0
+            let width = point.trainingLoss.isFinite && peak > 0 ? Int((point.trainingLoss / peak * 30).rounded()) : 0
             lines.append(
                 String(format: "%8.3f  %14.6g", point.alpha, point.trainingLoss) + "  \(percent(point.trainingAccuracy))  \(held)  "
                     + "\(percent(point.validationAccuracy))  " + String(repeating: "#", count: Swift.max(0, width)))

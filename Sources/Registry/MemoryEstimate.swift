@@ -45,16 +45,16 @@ public struct MemoryEstimate: Sendable {
         self.evaluationBatchSize = evaluationBatchSize
     }
 
-    /// Reserves a weight of `counts` elements (their product) and, when given, the layer's
-    /// output shape per example, before the layer allocates anything.
-    /// - Throws: `ConfigurationError` at `path` when the tensor exceeds the tensor limit or the
+    /// Reserves `copies` weights of `counts` elements each (the product) and, when given, the
+    /// layer's output shape per example, before the layer allocates anything.
+    /// - Throws: `ConfigurationError` at `path` when one tensor exceeds the tensor limit or the
     ///   run would exceed `limitBytes`.
-    public mutating func reserve(parameters counts: [Int], output: [Int]? = nil, layer: String, at path: JSONPath) throws {
+    public mutating func reserve(parameters counts: [Int], copies: Int = 1, output: [Int]? = nil, layer: String, at path: JSONPath) throws {
         let total = counts.reduce(1.0) { $0 * Double($1) }
         guard total <= Double(maximumTensorElements) else {
             throw ConfigurationError(path, "\(layer) would need a tensor of \(counts.map(String.init).joined(separator: " x ")) = \(JSONValue.format(total)) elements; the limit is \(maximumTensorElements)")
         }
-        parameterElements += Int(total)
+        parameterElements += Int(total) * Swift.max(copies, 1)
         if let output {
             add(perExample: MemoryEstimate.product(output), at: path)
             outputPending = false

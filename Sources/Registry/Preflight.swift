@@ -18,24 +18,36 @@ extension Run {
     ///
     /// Nothing is trained and the model is not changed.
     /// - Throws: `ConfigurationError` naming the run file and the JSON path.
-    func preflight() throws {
+    ///
+    /// `grown`, the model as the scheduled transforms will leave it, gets the same dry run, so
+    /// that a layer a transform inserts (a BatchNorm) is checked against the batch sizes too.
+    func preflight(grown: (any Layer)? = nil) throws {
         try configuration.attributed {
             try checkWritable()
-            let model = try trainer.currentModel()
-            let batchSize = Swift.min(configuration.train.int("batch_size"), data.training.count)
-            try dryRun(model, on: data.training, count: batchSize, mode: .training, split: "training")
-            let last = data.training.count % configuration.train.int("batch_size")
-            if last != 0, last != batchSize {
-                try dryRun(model, on: data.training, count: last, mode: .training, split: "training", lastBatch: true)
+            for (index, model) in [try trainer.currentModel(), grown].compactMap({ $0 }).enumerated() {
+                let stage = index == 0 ? "" : " as the scheduled transforms leave it"
+                let batchSize = Swift.min(configuration.train.int("batch_size"), data.training.count)
+                try Run.dryRun(model, configuration: configuration, on: data.training, count: batchSize, mode: .training, split: "training", stage: stage)
+                let last = data.training.count % configuration.train.int("batch_size")
+                if last != 0, last != batchSize {
+                    try Run.dryRun(
+                        model, configuration: configuration, on: data.training, count: last, mode: .training, split: "training", stage: stage,
+                        lastBatch: true)
+                }
+                let evaluation = Swift.min(configuration.train.int("evaluation_batch_size"), data.heldOut.count, 64)
+                try Run.dryRun(model, configuration: configuration, on: data.heldOut, count: evaluation, mode: .inference, split: "held-out", stage: stage)
             }
-            let evaluation = Swift.min(configuration.train.int("evaluation_batch_size"), data.heldOut.count, 64)
-            try dryRun(model, on: data.heldOut, count: evaluation, mode: .inference, split: "held-out")
         }
     }
 
     /// Runs the model and the loss on the first `count` examples of `dataset`, plus the
-    /// examples with the smallest and largest labels.
-    private func dryRun(_ model: any Layer, on dataset: Dataset, count: Int, mode: ForwardMode, split: String, lastBatch: Bool = false) throws {
+    /// examples with the smallest and largest labels, turning a failure into an error at the
+    /// JSON path responsible (`model`, `loss`, `train.batch_size`, `data`). A non-finite loss
+    /// is an error unless `allowingNonFiniteLoss` (a trained checkpoint may have diverged).
+    static func dryRun(
+        _ model: any Layer, configuration: RunConfiguration, on dataset: Dataset, count: Int, mode: ForwardMode, split: String,
+        stage: String, lastBatch: Bool = false, allowingNonFiniteLoss: Bool = false
+    ) throws {
         guard count > 0 else { return }
         let labels = dataset.labels.doubles
         var indices = Array(0..<count)
@@ -55,22 +67,30 @@ extension Run {
             if lastBatch {
                 throw ConfigurationError(
                     batchKey,
-                    "the last batch of each epoch has \(count) example\(count == 1 ? "" : "s") (\(dataset.count) training examples, batch_size \(configuration.train.int("batch_size"))) and the model fails on it: \(error); choose a batch size that leaves at least 2")
+                    "the last batch of each epoch has \(count) example\(count == 1 ? "" : "s") (\(dataset.count) training examples, batch_size \(configuration.train.int("batch_size"))) and the model\(stage) fails on it: \(error); choose a batch size that leaves at least 2")
             }
             if count < 2 {
-                throw ConfigurationError(batchKey, "the model fails on a \(split) batch of \(count) example in \(mode.rawValue) mode: \(error)")
+                throw ConfigurationError(batchKey, "the model\(stage) fails on a \(split) batch of \(count) example in \(mode.rawValue) mode: \(error)")
             }
             throw ConfigurationError(
-                JSONPath().appending("model"), "the model fails on a \(split) batch of \(indices.count) examples in \(mode.rawValue) mode: \(error)")
+                JSONPath().appending("model"), "the model\(stage) fails on a \(split) batch of \(indices.count) examples in \(mode.rawValue) mode: \(error)")
         }
+        let value: Double
         do {
             let loss = try configuration.buildLoss()
-            _ = try GradientRecording.withoutRecording { try loss(output, target) }
+            value = try GradientRecording.withoutRecording { try loss(output, target) }.item()
         } catch {
             let range = labels.isEmpty ? "" : " (labels from \(JSONValue.format(labels.min() ?? 0)) to \(JSONValue.format(labels.max() ?? 0)))"
             throw ConfigurationError(
                 JSONPath().appending("loss"),
                 "the loss does not accept the model's output \(shapeText(output.shape)) against the \(split) labels \(shapeText(target.shape))\(range): \(error)")
+        }
+        // Before any step, a non-finite loss comes from the data (values too large for the
+        // dtype) or from the initialization, not from training.
+        guard value.isFinite || allowingNonFiniteLoss else {
+            throw ConfigurationError(
+                JSONPath().appending("data"),
+                "the loss of the model\(stage) as initialized is \(value) on \(split) examples; check the data for values too large for \(configuration.dtype.rawValue)")
         }
     }
 
@@ -80,6 +100,9 @@ extension Run {
         let directory = configuration.checkpointDirectory
         if let problem = Run.writeProblem(directory: directory) {
             throw ConfigurationError(train.appending("checkpoint_dir"), "checkpoints cannot be written to \(directory.path): \(problem)")
+        }
+        for name in ["last.safetensors", "best.safetensors"] where FileSystem.isDirectory(directory.appendingPathComponent(name)) {
+            throw ConfigurationError(train.appending("checkpoint_dir"), "\(directory.appendingPathComponent(name).path) is a directory, so the checkpoint cannot be written")
         }
         if let metrics = trainer.options.metricsFile {
             if FileSystem.isDirectory(metrics) {
@@ -105,7 +128,7 @@ extension Run {
         }
         // Permission bits do not tell the whole story (root, read-only mounts, special file
         // systems), so the directory is probed by creating and removing an entry in it.
-        let probe = current.appendingPathComponent(".saddle-write-check-\(getpid())").path
+        let probe = current.appendingPathComponent(".saddle-write-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         guard mkdir(probe, 0o700) == 0 else { return "nothing can be created in \(current.path): \(String(cString: strerror(errno)))" }
         rmdir(probe)
         return nil

@@ -16,23 +16,50 @@ public struct Run {
         self.configuration = configuration
         data = try configuration.loadData()
         let model = try configuration.buildModel(inputShape: data.training.exampleShape)
-        _ = try configuration.checkTransforms(on: model, exampleShape: data.training.exampleShape)
+        let grown = try configuration.checkTransforms(on: model, exampleShape: data.training.exampleShape)
         trainer = Trainer(
             model: model, loss: try configuration.buildLoss(),
             optimizer: try configuration.buildOptimizer(),
             options: try configuration.trainingOptions(model: model))
-        try preflight()
+        try preflight(grown: configuration.transforms.isEmpty ? nil : grown)
     }
 
     /// Continues from a checkpoint written by a run of the same configuration.
     /// - Throws: `CheckpointError` or `TrainingError` when it does not fit.
     public mutating func resume(from url: URL) throws {
-        let checkpoint = try Checkpoint.read(from: url)
+        try resume(from: try Checkpoint.read(from: url), file: url.path)
+    }
+
+    /// Continues from `checkpoint` (read from `file`), checking first that the plugins the
+    /// run loaded are the ones the checkpoint recorded. On any error the run is unchanged.
+    /// - Throws: `CheckpointError` or `TrainingError` when it does not fit.
+    public mutating func resume(from checkpoint: Checkpoint, file: String) throws {
+        try Run.requirePinnedPlugins(of: checkpoint, file: file, match: configuration)
+        var next = trainer
         // A transformed model: rebuild its structure by replaying the recorded transforms.
         if checkpoint.metadata["transforms"] != nil {
-            trainer.replaceModel(try Run.model(for: checkpoint, configuration: configuration, data: data, file: url.path), pathMap: [])
+            next.replaceModel(try Run.model(for: checkpoint, configuration: configuration, data: data, file: file), pathMap: [])
         }
-        try trainer.resume(from: checkpoint, file: url.path)
+        try next.resume(from: checkpoint, file: file)
+        trainer = next
+    }
+
+    /// Throws unless every plugin recorded (with its SHA-256) in `checkpoint`'s embedded
+    /// configuration is loaded by `configuration` with the same digest, so that a run file
+    /// without pins cannot swap a plugin under a checkpoint. `--allow-plugin-change` lifts it.
+    static func requirePinnedPlugins(of checkpoint: Checkpoint, file: String, match configuration: RunConfiguration) throws {
+        guard !configuration.registry.allowsChangedPlugins, let text = checkpoint.configuration,
+            let embedded = try? JSONParser.parse(Array(text.utf8)), case .array(let plugins)? = embedded["plugins"]
+        else { return }
+        let loaded = Set(configuration.plugins.compactMap(\.sha256))
+        for plugin in plugins {
+            guard case .string(let digest)? = plugin["sha256"], case .string(let path)? = plugin["path"] else { continue }
+            guard loaded.contains(digest.lowercased()) else {
+                throw CheckpointError.incompatible(
+                    file: file,
+                    reason: "it was trained with plugin \(path) of SHA-256 \(digest), which this run does not load; refusing (--allow-plugin-change overrides)")
+            }
+        }
     }
 
     /// Trains to the configured number of epochs, applying the configured transforms at the
@@ -69,11 +96,20 @@ public struct Run {
     ) throws -> (checkpoint: Checkpoint, run: RunConfiguration, data: DataSplits, model: any Layer) {
         let checkpoint = try Checkpoint.read(from: url)
         var run = try configuration ?? Run.configuration(of: checkpoint, file: url.path, registry: registry)
+        try Run.requirePinnedPlugins(of: checkpoint, file: url.path, match: run)
         try adjust(&run)
         let data = try known.flatMap { $0.section == run.data ? $0.data : nil } ?? run.loadData()
         do {
             try checkpoint.requireFinite(file: url.path)
             let model = try Run.model(for: checkpoint, configuration: run, data: data, file: url.path).loading(checkpoint.tensors)
+            // The data must fit the model and the loss before any command evaluates them.
+            try run.attributed {
+                for (split, dataset) in [("training", data.training), ("held-out", data.heldOut)] {
+                    try Run.dryRun(
+                        model, configuration: run, on: dataset, count: Swift.min(64, dataset.count), mode: .inference, split: split,
+                        stage: "", allowingNonFiniteLoss: true)
+                }
+            }
             return (checkpoint, run, data, model)
         } catch let error as ModelError {
             throw CheckpointError.model(file: url.path, error)

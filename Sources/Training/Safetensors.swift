@@ -92,10 +92,12 @@ public enum Safetensors {
                 return n
             }
             guard let width = elementSize(type) else { throw fail("tensor \(name) has unsupported dtype \(type)") }
-            let (count, overflow) = shape.reduce((1, false)) { acc, n in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: n)
-                return (p, acc.1 || o)
+            // Non-zero extents multiply to at most 2^40 elements even when another extent is 0.
+            let (nonZero, overflow) = shape.reduce((1, false)) { acc, n in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: Swift.max(n, 1))
+                return (p, acc.1 || o || p > 1 << 40)
             }
+            let count = shape.contains(0) ? 0 : nonZero
             let (byteCount, bytesOverflow) = count.multipliedReportingOverflow(by: width)
             guard !overflow, !bytesOverflow, offsets[0] <= offsets[1], offsets[1] <= bodySize, offsets[1] - offsets[0] == byteCount else {
                 throw fail("tensor \(name): \(type) \(shape) does not match data_offsets \(offsets) in a \(bodySize)-byte body")

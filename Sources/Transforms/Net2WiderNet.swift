@@ -1,3 +1,4 @@
+import Foundation
 import SaddleCore
 
 /// Net2WiderNet (Chen, Goodfellow and Shlens 2016): widens the layer at `layer` to `units`
@@ -106,7 +107,7 @@ enum Widening {
         guard largest <= Double(maximumTensorElements) else {
             throw TransformError.unsupported(
                 path: path, layer: "\(type(of: target))",
-                reason: "would need a tensor of about \(Int(largest.rounded())) elements at \(units) units, more than the limit of \(maximumTensorElements)")
+                reason: "would need a tensor of about \(String(format: "%.3g", largest)) elements at \(units) units, more than the limit of \(maximumTensorElements)")
         }
         let (parent, index) = try LayerTree.position(of: path, in: model)
         let container = try LayerTree.container(at: parent, in: model) as? any LayerContainer
@@ -142,7 +143,7 @@ enum Widening {
         let readerLargest = Double(next.tensors.tensors.map(\.count).max() ?? 0) * ratio
         guard readerLargest <= Double(maximumTensorElements) else {
             throw TransformError.successor(
-                path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(Int(readerLargest.rounded())) elements, more than the limit of \(maximumTensorElements)")
+                path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(String(format: "%.3g", readerLargest)) elements, more than the limit of \(maximumTensorElements)")
         }
         guard next.inputFeatures == current else {
             throw TransformError.successor(

@@ -1,5 +1,7 @@
+import CSaddlePluginABI
 import Foundation
 import Saddle
+import SaddleRegistry
 import SaddleTestSupport
 import Testing
 
@@ -28,6 +30,9 @@ struct PluginFileTests {
         _ = try PluginBuilds.acme(["ACME_VERSION=\"1.1\""], in: work)
         expectRefusal(try saddle(["eval", checkpoint.path], in: elsewhere), mentions: ["libacme.so", "SHA-256", "refusing"])
         expectSuccess(try saddle(["eval", checkpoint.path, "--allow-plugin-change"], in: elsewhere))
+        // A run file without pins does not get around the checkpoint's record either.
+        expectRefusal(try saddle(["eval", checkpoint.path, "--config", "run.json"], in: work), mentions: [checkpoint.path, "SHA-256", "refusing"])
+        expectRefusal(try saddle(["train", "run.json", "--resume", checkpoint.path], in: work), mentions: [checkpoint.path, "SHA-256", "refusing"])
     }
 
     @Test("plugins inspect refuses the names that loading refuses")
@@ -63,5 +68,70 @@ struct PluginFileTests {
         expectRefusal(try saddle(["plugins", "inspect", dir.url.path]), mentions: [dir.url.path, "is a directory"])
         let run = try writeRun(in: dir.url, extra: #""plugins": [{"path": "\#(dir.url.path)"}],"#)
         expectRefusal(try saddle(["validate", run.path]), mentions: [run.path, "plugins[0]", "is a directory"])
+    }
+}
+
+@Suite("Plugin descriptors checked as they register")
+struct DescriptorTests {
+    /// Registers one optimizer described by `parameter` and `states`, as a plugin would.
+    func register(parameter: saddle_parameter, states: [String]) -> Result<[ComponentEntry], Error> {
+        let strings = ["fuzz", "1.0", "fuzz.step", "learning_rate", "npgs"] + states
+        let copies = strings.map { strdup($0)! }
+        defer { copies.forEach { free($0) } }
+        var info = saddle_plugin_info(
+            struct_size: UInt32(MemoryLayout<saddle_plugin_info>.size), abi_major: UInt16(SADDLE_PLUGIN_ABI_MAJOR),
+            abi_minor: UInt16(SADDLE_PLUGIN_ABI_MINOR), name: copies[0], version: copies[1], summary: nil)
+        var parameters = [parameter]
+        parameters[0].name = UnsafePointer(copies[3])
+        var stateNames: [UnsafePointer<CChar>?] = copies[5...].map { UnsafePointer($0) }
+        return parameters.withUnsafeBufferPointer { p in
+            stateNames.withUnsafeMutableBufferPointer { names in
+                var optimizer = saddle_optimizer(
+                    struct_size: UInt32(MemoryLayout<saddle_optimizer>.size), name: copies[2], summary: nil, parameter_count: 1,
+                    parameters: p.baseAddress, state_count: UInt32(states.count), state_names: UnsafePointer(names.baseAddress),
+                    update: saddle_kernel(struct_size: UInt32(MemoryLayout<saddle_kernel>.size), signature: copies[4], f32: UnsafeMutableRawPointer(bitPattern: 0x1000), f64: nil))
+                return withUnsafePointer(to: &info) { info in
+                    withUnsafePointer(to: &optimizer) { DescriptorCheck.register(info: info, calls: [.optimizer($0)]) }
+                }
+            }
+        }
+    }
+
+    func parameter(type: Int32, default value: Double, minimum: Double, maximum: Double) -> saddle_parameter {
+        saddle_parameter(
+            struct_size: UInt32(MemoryLayout<saddle_parameter>.size), name: nil, type: type, required: 0, default_value: value,
+            minimum: minimum, maximum: maximum, summary: nil)
+    }
+
+    @Test("integer ranges with no whole number, huge bounds and defaults outside the range are refused, not trapped on")
+    func parameterRanges() throws {
+        let integer = Int32(SADDLE_PARAMETER_INTEGER), number = Int32(SADDLE_PARAMETER_NUMBER)
+        let good = register(parameter: parameter(type: number, default: 0.1, minimum: 0, maximum: 10), states: ["v"])
+        #expect((try? good.get())?.count == 1)
+        for (label, bad) in [
+            ("no whole number", parameter(type: integer, default: 0.5, minimum: 0.4, maximum: 0.6)),
+            ("bounds beyond Int", parameter(type: integer, default: 1e300, minimum: 1e300, maximum: .infinity)),
+            ("NaN default", parameter(type: number, default: .nan, minimum: 0, maximum: 1)),
+            ("default out of range", parameter(type: number, default: 5, minimum: 0, maximum: 1)),
+            ("fractional integer default", parameter(type: integer, default: 0.5, minimum: 0, maximum: 10)),
+        ] {
+            guard case .failure(let error) = register(parameter: bad, states: ["v"]) else {
+                Issue.record("\(label) was accepted")
+                continue
+            }
+            #expect("\(error)".contains("learning_rate"), "\(label): \(error)")
+        }
+    }
+
+    @Test("state names are unique and leave `step` to the host")
+    func stateNames() throws {
+        let rate = parameter(type: Int32(SADDLE_PARAMETER_NUMBER), default: 0.1, minimum: 0, maximum: 10)
+        for states in [["step"], ["v", "v"]] {
+            guard case .failure(let error) = register(parameter: rate, states: states) else {
+                Issue.record("\(states) was accepted")
+                continue
+            }
+            #expect("\(error)".contains(states[0]), "\(error)")
+        }
     }
 }

@@ -117,6 +117,31 @@ struct CrashReproducerTests {
         expectRefusal(try saddle(["analyze", huge.path]), mentions: [huge.path, "2.weight", "does not fit float32"])
     }
 
+    @Test("curvature that overflows Float64 is reported as undefined, not classified")
+    func analyzeOverflowingCurvature() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Ten linear layers whose weights are finite in Float32 but whose product overflows
+        // even Float64: the loss at this checkpoint is not finite.
+        let layers = Array(repeating: #"{"layer": "dense", "units": 4}"#, count: 10).joined(separator: ",")
+        let run = try writeRun(in: dir.url, model: "[\(layers), {\"layer\": \"dense\", \"units\": 10}]")
+        expectSuccess(try saddle(["train", run.path]))
+        let checkpoint = dir.url.appendingPathComponent("run/last.safetensors")
+        try rewrite(checkpoint) { c in c.tensors = c.tensors.mapTensors { $0.rank == 2 ? $0 * 1e36 : $0 } }
+        expectRefusal(try saddle(["analyze", checkpoint.path, "--examples", "50"]), mentions: [checkpoint.path, "curvature is undefined"])
+    }
+
+    @Test("a widening whose size estimate overflows Int is refused")
+    func wideningBeyondInt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let run = try writeRun(
+            in: dir.url, model: #"[{"layer": "dense", "units": 100000}, {"layer": "dense", "units": 1}, {"layer": "dense", "units": 10}]"#,
+            train: #""epochs": 2, "batch_size": 64, "evaluation_batch_size": 64"#,
+            extra: #""transforms": [{"at_epoch": 1, "name": "net2wider", "layer": "1", "units": 16777216}],"#)
+        expectRefusal(try saddle(["validate", run.path]), mentions: [run.path, "transforms[0]", "limit"])
+    }
+
     @Test("a CSV label of 1e19 is refused by validate and train, naming the file and line")
     func hugeCSVLabel() throws {
         let dir = try TemporaryDirectory()
@@ -205,5 +230,37 @@ struct CrashReproducerTests {
             try data.write(to: file)
             expectRefusal(try saddle(["eval", file.path]), mentions: [file.path])
         }
+    }
+}
+
+@Suite("What the fuzzers found")
+struct FuzzFindingTests {
+    @Test("an IDX header with a zero extent and huge others is refused (libFuzzer: overflow in Dataset.flattened)")
+    func idxZeroExtent() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        #expect(throws: DataError.self) { try IDXReader.parse(Data(header), name: "zero.idx") }
+        // Through the command: a Fashion-MNIST directory holding such files.
+        try Data(header).write(to: dir.file("train-images-idx3-ubyte"))
+        try Data([0, 0, 8, 1, 0, 0, 0, 0]).write(to: dir.file("train-labels-idx1-ubyte"))
+        try Data(header).write(to: dir.file("t10k-images-idx3-ubyte"))
+        try Data([0, 0, 8, 1, 0, 0, 0, 0]).write(to: dir.file("t10k-labels-idx1-ubyte"))
+        let run = try writeRun(in: dir.url, data: #"{"name": "fashion_mnist", "directory": "\#(dir.url.path)"}"#)
+        expectRefusal(try saddle(["validate", run.path]), mentions: [dir.file("train-images-idx3-ubyte").path, "too large"])
+    }
+
+    @Test("eval of a checkpoint whose configuration's labels do not fit the loss names the file (libFuzzer)")
+    func evalWithLabelsTheLossRefuses() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let csv = dir.file("data.csv")
+        try (0..<40).map { "\(Double($0 % 7) * 0.5),\($0 % 3)\n" }.joined().write(to: csv, atomically: true, encoding: .utf8)
+        let run = try writeRun(in: dir.url, model: #"[{"layer": "dense", "units": 3}]"#, data: #"{"name": "csv", "path": "\#(csv.path)"}"#)
+        expectSuccess(try saddle(["train", run.path]))
+        let checkpoint = dir.url.appendingPathComponent("run/last.safetensors")
+        // The same run with the label column pointing at the fractional feature.
+        let other = try writeRun(in: dir.url, name: "other", model: #"[{"layer": "dense", "units": 3}]"#, data: #"{"name": "csv", "path": "\#(csv.path)", "label_column": 0}"#)
+        expectRefusal(try saddle(["eval", checkpoint.path, "--config", other.path]), mentions: [other.path, "loss"])
     }
 }

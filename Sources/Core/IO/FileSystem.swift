@@ -14,6 +14,7 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// "path: reason".
     public var description: String { "\(path): \(reason)" }
 
     /// The failure described by the current `errno`.

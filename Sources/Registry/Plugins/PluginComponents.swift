@@ -256,7 +256,12 @@ public struct PluginLayer: Layer, ConfigurableLayer {
     /// `arguments` as the numbers the kernels take.
     let hyperparameters: [Double]
 
-    init(kernels: LayerKernels, arguments: [(String, JSONValue)], inputFeatures: Int, dtype: DType, generator: inout RandomGenerator) throws {
+    /// A layer with weights initialized by the plugin; `reserving` sees each weight's shape
+    /// before it is allocated (the build's memory estimate).
+    init(
+        kernels: LayerKernels, arguments: [(String, JSONValue)], inputFeatures: Int, dtype: DType, generator: inout RandomGenerator,
+        reserving: ([Int]) throws -> Void = { _ in }
+    ) throws {
         self.kernels = kernels
         self.arguments = arguments
         self.inputFeatures = inputFeatures
@@ -285,6 +290,7 @@ public struct PluginLayer: Layer, ConfigurableLayer {
             guard count <= maximumTensorElements else {
                 throw PluginError.kernelFailed(component: kernels.name, slot: "weight_shape", message: "weight \(kernels.weightNames[index]) is too large")
             }
+            try reserving(shape)
             let uniform = (0..<count).map { _ in generator.nextUniform() }
             var values = [Double](repeating: 0, count: count)
             try hyper.withUnsafeBufferPointer { h in

@@ -173,7 +173,9 @@ extension Registry {
         for (index, plugin) in plugins.enumerated() {
             do {
                 let loaded = try registry.loadPlugin(at: plugin.path, sha256: allowsChangedPlugins ? nil : plugin.sha256)
-                pinned.append(PluginReference(path: loaded.path, sha256: loaded.sha256))
+                // The path as named (made absolute): identical bytes elsewhere share one load.
+                let path = URL(fileURLWithPath: plugin.path).standardizedFileURL.path
+                pinned.append(PluginReference(path: path, sha256: loaded.sha256))
             } catch let error as PluginError {
                 throw ConfigurationError(JSONPath().appending("plugins").appending(index), "\(error)")
             }

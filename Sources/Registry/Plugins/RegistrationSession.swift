@@ -111,7 +111,7 @@ final class RegistrationSession {
     private func parameters(_ pointer: UnsafePointer<saddle_parameter>?, count: UInt32, component: String) throws -> [ParameterSpec] {
         guard count > 0 else { return [] }
         guard let pointer else { throw PluginError.invalidDescriptor(component: component, reason: "parameter_count is \(count) but parameters is NULL") }
-        return try (0..<Int(count)).map { index in
+        let specs: [ParameterSpec] = try (0..<Int(count)).map { index in
             let p = pointer[index]
             guard Int(p.struct_size) >= MemoryLayout<saddle_parameter>.size else {
                 throw PluginError.structTooSmall(what: "\(component) parameter \(index): saddle_parameter", size: Int(p.struct_size), required: MemoryLayout<saddle_parameter>.size)
@@ -129,27 +129,55 @@ final class RegistrationSession {
             case SADDLE_PARAMETER_NUMBER:
                 type = .number(p.minimum...p.maximum, exclusiveMinimum: false)
             case SADDLE_PARAMETER_INTEGER:
+                // Whole numbers within +-9e15 (exact in a Double); an empty range is refused.
                 let bound = 9.0e15
-                type = .integer(Int(max(p.minimum, -bound).rounded(.up))...Int(min(p.maximum, bound).rounded(.down)))
+                let low = Swift.min(Swift.max(p.minimum, -bound), bound).rounded(.up)
+                let high = Swift.max(Swift.min(p.maximum, bound), -bound).rounded(.down)
+                guard low <= high else {
+                    throw PluginError.invalidDescriptor(component: component, reason: "integer parameter \(name) has no whole number in \(p.minimum)...\(p.maximum)")
+                }
+                type = .integer(Int(low)...Int(high))
             case SADDLE_PARAMETER_BOOLEAN:
                 type = .boolean
                 if p.required == 0 { defaultValue = .bool(p.default_value != 0) }
             default:
                 throw PluginError.invalidDescriptor(component: component, reason: "parameter \(name) has unknown type \(p.type)")
             }
-            return ParameterSpec(name, type, default: defaultValue, summary)
+            let spec = ParameterSpec(name, type, default: defaultValue, summary)
+            // A default must itself be a value the parameter accepts (not NaN, in range, whole
+            // for integers): kernels receive it as given.
+            if let defaultValue {
+                do {
+                    try Arguments.check(defaultValue, against: spec, at: JSONPath().appending(name))
+                } catch {
+                    throw PluginError.invalidDescriptor(component: component, reason: "parameter \(name) has the default \(p.default_value), which its own range refuses")
+                }
+            }
+            return spec
         }
+        if let repeated = Dictionary(grouping: specs, by: \.name).first(where: { $0.value.count > 1 })?.key {
+            throw PluginError.invalidDescriptor(component: component, reason: "parameter \(repeated) is declared twice")
+        }
+        return specs
     }
 
     private func names(_ pointer: UnsafePointer<UnsafePointer<CChar>?>?, count: UInt32, what: String, component: String) throws -> [String] {
         guard count > 0 else { return [] }
         guard let pointer else { throw PluginError.invalidDescriptor(component: component, reason: "\(what) count is \(count) but the names are NULL") }
-        return try (0..<Int(count)).map { index in
+        let names = try (0..<Int(count)).map { index in
             guard let name = string(pointer[index]), !name.isEmpty, !name.contains(".") else {
                 throw PluginError.invalidDescriptor(component: component, reason: "\(what) \(index) needs a name without dots")
             }
+            // An optimizer's step count lives beside its named buffers as `step`.
+            guard what != "state" || name != "step" else {
+                throw PluginError.invalidDescriptor(component: component, reason: "state name \"step\" is reserved for the step count the host keeps")
+            }
             return name
         }
+        if let repeated = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw PluginError.invalidDescriptor(component: component, reason: "\(what) name \(repeated) is declared twice")
+        }
+        return names
     }
 
     func registerActivation(_ pointer: UnsafePointer<saddle_activation>?) -> Int32 {
@@ -206,9 +234,12 @@ final class RegistrationSession {
                 factory: .layer { args, context in
                     try requireRank(context.inputShape, 1, layer: component, expected: "[features]", at: args.path)
                     try requireKernels([forward, backward], for: context.dtype, component: component, at: args.path)
+                    var memory = context.memory
                     let layer = try PluginLayer(
                         kernels: kernels, arguments: args.values, inputFeatures: context.inputShape[0], dtype: context.dtype,
-                        generator: &context.generator)
+                        generator: &context.generator,
+                        reserving: { shape in try memory.reserve(parameters: shape, layer: component, at: args.path) })
+                    context.memory = memory
                     context.inputShape = [layer.outputFeatures]
                     return layer
                 }))
