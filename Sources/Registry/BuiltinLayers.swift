@@ -1,9 +1,6 @@
 import SaddleCore
 import SaddleLayers
 
-/// The largest tensor a configuration may ask for (elements), so that a typo such as
-/// `"units": 1e9` is an error instead of an attempt to allocate terabytes.
-let maximumTensorElements = 1 << 30
 let maximumUnits = 1 << 24
 
 /// Throws unless `shape` (one example, batch excluded) has `rank` axes.

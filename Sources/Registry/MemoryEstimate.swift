@@ -51,8 +51,8 @@ public struct MemoryEstimate: Sendable {
     ///   run would exceed `limitBytes`.
     public mutating func reserve(parameters counts: [Int], copies: Int = 1, output: [Int]? = nil, layer: String, at path: JSONPath) throws {
         let total = counts.reduce(1.0) { $0 * Double($1) }
-        guard total <= Double(maximumTensorElements) else {
-            throw ConfigurationError(path, "\(layer) would need a tensor of \(counts.map(String.init).joined(separator: " x ")) = \(JSONValue.format(total)) elements; the limit is \(maximumTensorElements)")
+        guard total <= Double(Tensor.maximumConfiguredElements) else {
+            throw ConfigurationError(path, "\(layer) would need a tensor of \(counts.map(String.init).joined(separator: " x ")) = \(JSONValue.format(total)) elements; the limit is \(Tensor.maximumConfiguredElements)")
         }
         parameterElements += Int(total) * Swift.max(copies, 1)
         if let output {

@@ -67,7 +67,6 @@ public struct RandomPadWidening: ModelTransform {
 }
 
 /// The largest tensor (elements) a widening may create.
-let maximumTensorElements = 1 << 30
 
 /// The walk both widenings share: widen the layer, carry the change through per-feature layers,
 /// adapt the next reader's inputs.
@@ -104,10 +103,10 @@ enum Widening {
         // weights); refuse before allocating what cannot fit.
         let ratio = Double(units) / Double(current)
         let largest = Double(widenable.tensors.tensors.map(\.count).max() ?? 0) * ratio * ratio
-        guard largest <= Double(maximumTensorElements) else {
+        guard largest <= Double(Tensor.maximumConfiguredElements) else {
             throw TransformError.unsupported(
                 path: path, layer: "\(type(of: target))",
-                reason: "would need a tensor of about \(String(format: "%.3g", largest)) elements at \(units) units, more than the limit of \(maximumTensorElements)")
+                reason: "would need a tensor of about \(String(format: "%.3g", largest)) elements at \(units) units, more than the limit of \(Tensor.maximumConfiguredElements)")
         }
         let (parent, index) = try LayerTree.position(of: path, in: model)
         let container = try LayerTree.container(at: parent, in: model) as? any LayerContainer
@@ -141,9 +140,9 @@ enum Widening {
                 path: path, reason: "its successor \(prefix)\(reader) (\(type(of: siblings[reader]))) cannot widen its inputs")
         }
         let readerLargest = Double(next.tensors.tensors.map(\.count).max() ?? 0) * ratio
-        guard readerLargest <= Double(maximumTensorElements) else {
+        guard readerLargest <= Double(Tensor.maximumConfiguredElements) else {
             throw TransformError.successor(
-                path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(String(format: "%.3g", readerLargest)) elements, more than the limit of \(maximumTensorElements)")
+                path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(String(format: "%.3g", readerLargest)) elements, more than the limit of \(Tensor.maximumConfiguredElements)")
         }
         guard next.inputFeatures == current else {
             throw TransformError.successor(

@@ -81,18 +81,8 @@ extension Objective {
     ///   without a second-order rule; `TensorError` when `direction`'s layout differs.
     public func hessianVectorProduct(at parameters: NamedTensors, along direction: NamedTensors) throws -> NamedTensors {
         try parameters.checkSameLayout(as: direction, op: "hessianVectorProduct")
-        let leaves = parameters.recorded()
-        let products = try GradientRecording.withRecording { () -> [Tensor] in
-            let output = try loss(at: leaves)
-            guard output.loss.isRecorded else { return leaves.tensors.map { $0.detached.zerosLike() } }
-            let grads = try gradients(of: output.loss, wrt: leaves.tensors, creatingGraph: true)
-            var inner: Tensor?
-            for (g, v) in zip(grads, direction.tensors) {
-                let term = try (g * v.detached.converted(to: g.dtype)).sum()
-                inner = try inner.map { try $0 + term } ?? term
-            }
-            guard let inner, inner.isRecorded else { return leaves.tensors.map { $0.detached.zerosLike() } }
-            return try gradients(of: inner, wrt: leaves.tensors)
+        let products = try SaddleCore.hessianVectorProduct(at: parameters.tensors, along: direction.tensors) { leaves in
+            try loss(at: NamedTensors(zip(parameters.paths, leaves))).loss
         }
         var result = parameters.detached
         for (k, p) in products.enumerated() { result[result.paths[k]] = p }

@@ -28,6 +28,11 @@ public struct Tensor: @unchecked Sendable {
         self.init(storage: TensorStorage(count: shape.reduce(1, *), dtype: dtype), shape: shape)
     }
 
+    /// The largest tensor a configuration, a loaded file or a transform may ask for: 2^30
+    /// elements (4 GiB of Float32), so that a typo such as `"units": 1e9` is an error naming
+    /// the layer instead of an attempt to allocate terabytes.
+    public static let maximumConfiguredElements = 1 << 30
+
     /// The element type.
     public var dtype: DType { storage.dtype }
 

@@ -282,12 +282,12 @@ public struct PluginLayer: Layer, ConfigurableLayer {
             try hyper.withUnsafeBufferPointer { h in
                 try kernels.check("weight_shape") { kernels.weightShape(UInt32(index), h.baseAddress, Int64(inputFeatures), output, &dims, &rank, $0) }
             }
-            guard rank >= 1, rank <= 2, dims.prefix(Int(rank)).allSatisfy({ $0 >= 1 && $0 <= Int64(maximumTensorElements) }) else {
+            guard rank >= 1, rank <= 2, dims.prefix(Int(rank)).allSatisfy({ $0 >= 1 && $0 <= Int64(Tensor.maximumConfiguredElements) }) else {
                 throw PluginError.kernelFailed(component: kernels.name, slot: "weight_shape", message: "weight \(kernels.weightNames[index]) has rank \(rank) and extents \(dims.prefix(Int(rank)))")
             }
             let shape = dims.prefix(Int(rank)).map(Int.init)
             let count = shape.reduce(1, *)
-            guard count <= maximumTensorElements else {
+            guard count <= Tensor.maximumConfiguredElements else {
                 throw PluginError.kernelFailed(component: kernels.name, slot: "weight_shape", message: "weight \(kernels.weightNames[index]) is too large")
             }
             try reserving(shape)
