@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Saddle", targets: ["Saddle"]),
+        .library(name: "SaddleExperiments", targets: ["SaddleExperiments"]),
         .executable(name: "saddle", targets: ["SaddleCLI"]),
         .executable(name: "saddle-bench", targets: ["SaddleBench"]),
     ],
@@ -22,7 +23,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "SaddleData", dependencies: ["SaddleCore", "CZlib"], path: "Sources/Data"),
         .target(
-            name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleData"],
+            name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleOptimizers", "SaddleData"],
             path: "Sources/Training"),
         // The plugin ABI: one C header (Plugins/ABI/include/saddle_plugin.h) shared with plugins.
         .target(name: "CSaddlePluginABI", path: "Plugins/ABI"),
@@ -36,23 +37,33 @@ let package = Package(
                 "CSaddlePluginABI", "CSaddlePluginHost",
             ],
             path: "Sources/Registry"),
-        // The experiments of the talk and their report.
+        // What the saddle commands do, as a library: runs (training, resume, preflight),
+        // checkpoint analysis, interpolation reports, transform schedules and their replay.
+        .target(
+            name: "SaddleRuns",
+            dependencies: [
+                "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
+            ],
+            path: "Sources/Runs"),
+        // The experiments of the talk and their report: a product of their own, not part of
+        // `import Saddle`.
         .target(
             name: "SaddleExperiments",
             dependencies: [
                 "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
+                "SaddleRuns",
             ],
             path: "Sources/Experiments"),
         .target(
             name: "Saddle",
             dependencies: [
                 "SaddleCore", "SaddleLayers", "SaddleOptimizers", "SaddleTransforms", "SaddleData", "SaddleTraining", "SaddleRegistry",
-                "SaddleExperiments",
+                "SaddleRuns",
             ],
             path: "Sources/Saddle"),
         .executableTarget(
             name: "SaddleCLI",
-            dependencies: ["Saddle", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Saddle", "SaddleExperiments", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"),
         .executableTarget(name: "SaddleBench", dependencies: ["Saddle"], path: "Sources/Bench"),
 
@@ -65,7 +76,7 @@ let package = Package(
             name: "SaddleLayersTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/LayersTests"),
         .testTarget(
-            name: "SaddleOptimizersTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            name: "SaddleOptimizersTests", dependencies: ["Saddle", "SaddleExperiments", "SaddleTestSupport"],
             path: "Tests/OptimizersTests"),
         .testTarget(
             name: "SaddleDataTests", dependencies: ["Saddle", "SaddleTestSupport"],
@@ -77,10 +88,10 @@ let package = Package(
             name: "SaddleRegistryTests", dependencies: ["Saddle", "SaddleTestSupport"],
             path: "Tests/RegistryTests"),
         .testTarget(
-            name: "SaddleTransformsTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            name: "SaddleTransformsTests", dependencies: ["Saddle", "SaddleExperiments", "SaddleTestSupport"],
             path: "Tests/TransformsTests"),
         .testTarget(
-            name: "SaddleExperimentsTests", dependencies: ["Saddle", "SaddleTestSupport"],
+            name: "SaddleExperimentsTests", dependencies: ["Saddle", "SaddleExperiments", "SaddleTestSupport"],
             path: "Tests/ExperimentsTests"),
         // Hostile input through the saddle command and the library: the reproducers of
         // crashes found, and a seeded structure-aware mutator over every file format.

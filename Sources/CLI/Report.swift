@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Saddle
+import SaddleExperiments
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -10,7 +10,8 @@ func requireRank(_ shape: [Int], _ rank: Int, layer: String, expected: String, a
     }
 }
 
-func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+/// A shape as "[2, 3]" for messages.
+package func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
 private let unitsSpec = ParameterSpec("units", .integer(1...maximumUnits), "number of output units")
 private let initializerSpec = ParameterSpec("initializer", .initializer, default: .string("fan_in_uniform"), "how weights are drawn")

@@ -77,7 +77,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Integers print without a fraction; other numbers in Swift's shortest round-trip form.
-    static func format(_ x: Double) -> String {
+    package static func format(_ x: Double) -> String {
         if x.isFinite, x.rounded() == x, Swift.abs(x) < 9.007_199_254_740_992e15 { return String(Int64(x)) }
         return x.isFinite ? "\(x)" : "null"
     }

@@ -250,7 +250,7 @@ public struct RunConfiguration: Sendable {
     }
 
     /// Runs `body`, attributing configuration errors to this configuration's file.
-    func attributed<T>(_ body: () throws -> T) throws -> T {
+    package func attributed<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as ConfigurationError {

@@ -1,4 +1,5 @@
-// The umbrella module: `import Saddle` brings in the whole library.
+// The umbrella module: `import Saddle` brings in the whole library (the experiments and their
+// report are a product of their own, SaddleExperiments).
 @_exported import SaddleCore
 @_exported import SaddleLayers
 @_exported import SaddleOptimizers
@@ -6,4 +7,4 @@
 @_exported import SaddleTraining
 @_exported import SaddleRegistry
 @_exported import SaddleTransforms
-@_exported import SaddleExperiments
+@_exported import SaddleRuns

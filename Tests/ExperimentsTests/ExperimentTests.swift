@@ -1,5 +1,6 @@
 import Foundation
 import Saddle
+import SaddleExperiments
 import SaddleTestSupport
 import Testing
 

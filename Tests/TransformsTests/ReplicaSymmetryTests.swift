@@ -1,4 +1,5 @@
 import Saddle
+import SaddleExperiments
 import SaddleTestSupport
 import Testing
 

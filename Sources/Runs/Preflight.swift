@@ -1,5 +1,6 @@
 import Foundation
 import SaddleCore
+import SaddleRegistry
 import SaddleData
 import SaddleTraining
 

@@ -1,5 +1,6 @@
 import Foundation
 import SaddleCore
+import SaddleRegistry
 import SaddleTraining
 
 /// What `saddle analyze` reports about a checkpoint: the loss, gradient norm, extreme

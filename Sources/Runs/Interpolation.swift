@@ -1,5 +1,6 @@
 import Foundation
 import SaddleCore
+import SaddleRegistry
 import SaddleTraining
 
 /// What `saddle interpolate` reports: the cost along the line between two parameter points

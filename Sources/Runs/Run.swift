@@ -1,5 +1,6 @@
 import Foundation
 import SaddleCore
+import SaddleRegistry
 import SaddleTraining
 
 /// A configured run, ready to train: the data, the trainer, and the configuration.
