@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "SaddleOptimizers", dependencies: ["SaddleCore"], path: "Sources/Optimizers"),
         .target(name: "SaddleTransforms", dependencies: ["SaddleCore"], path: "Sources/Transforms"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "SaddleData", dependencies: ["SaddleCore", "CZlib"], path: "Sources/Data"),
+        .target(name: "SaddleData", dependencies: ["SaddleCore", "CZlib"], path: "Sources/Data", resources: [.copy("Resources/digits.csv.gz")]),
         .target(
             name: "SaddleTraining", dependencies: ["SaddleCore", "SaddleOptimizers", "SaddleData"],
             path: "Sources/Training"),

@@ -13,6 +13,7 @@ public struct CSVReader: Sendable {
     /// labels are regression targets.
     public var classCount: Int?
 
+    /// A reader with these settings (see the properties).
     public init(labelColumn: Int = -1, hasHeader: Bool = false, classCount: Int? = nil) {
         self.labelColumn = labelColumn
         self.hasHeader = hasHeader

@@ -18,7 +18,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case invalid(file: String, reason: String)
     /// A data set that needs a Debian package is not installed.
     case missingDataset(name: String, path: String, package: String)
+    /// A file of Saddle's own resource bundle is not beside the program.
+    case missingResource(name: String, searched: [String])
 
+    /// A one-line message naming the file and where in it the problem is, or what to install or copy.
     public var description: String {
         switch self {
         case let .unreadable(file, reason): return "\(file): \(reason)"
@@ -35,6 +38,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .badCompression(file, offset, reason):
             return "\(file): corrupt gzip data near offset \(offset): \(reason)"
         case let .invalid(file, reason): return "\(file): \(reason)"
+        case let .missingResource(name, searched):
+            return "Saddle's resource \(name) is not in a SaddleData resource bundle beside the program (searched \(searched.joined(separator: ", "))); copy the *_SaddleData.resources folder from the build directory next to the executable"
         case let .missingDataset(name, path, package):
             return "the \(name) data set is not at \(path); install it with: apt-get install \(package)"
         }

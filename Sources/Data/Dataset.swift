@@ -117,7 +117,9 @@ public struct Dataset: Sendable {
 
 /// One mini-batch.
 public struct Batch: Sendable {
+    /// The examples' features, `[batch, ...]`.
     public var features: Tensor
+    /// The examples' labels, one entry per example.
     public var labels: Tensor
 }
 

@@ -4,6 +4,7 @@ import SaddleCore
 public struct Standardization: Sendable {
     /// Either one mean per feature or a single mean (scalar form).
     public var mean: Tensor
+    /// Either one (biased) standard deviation per feature or a single one, like `mean`; zero deviations are stored as 1.
     public var standardDeviation: Tensor
 
     /// Whether statistics are per feature or one scalar over all features.

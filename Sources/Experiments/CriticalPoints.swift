@@ -4,8 +4,11 @@ import SaddleLayers
 
 /// A point found by the critical-point search, classified from its full Hessian spectrum.
 public struct FoundCriticalPoint: Sendable {
+    /// The training loss at the point.
     public var loss: Double
+    /// The Euclidean norm of the gradient at the point.
     public var gradientNorm: Double
+    /// The point's kind and index, from its full Hessian spectrum.
     public var classification: CriticalPointClassification
 }
 

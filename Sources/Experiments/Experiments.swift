@@ -74,9 +74,12 @@ public enum Experiments {
 
 /// Why an experiment could not run.
 public enum ExperimentError: Error, CustomStringConvertible {
+    /// No experiment has the identifier `id`; `known` lists those that do exist.
     case unknown(id: String, known: [String])
+    /// The list of seeds is empty.
     case noSeeds
 
+    /// The problem as a sentence, listing the experiments for an unknown identifier.
     public var description: String {
         switch self {
         case let .unknown(id, known): return "no experiment \"\(id)\"; the experiments are \(known.joined(separator: ", "))"

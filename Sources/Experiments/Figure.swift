@@ -5,13 +5,16 @@ import Foundation
 public struct Figure: Sendable {
     /// One named series of (x, y) points.
     public struct Series: Sendable {
+        /// The series' name in the legend.
         public var name: String
+        /// The points in drawing order; non-finite ones (and, on a log axis, non-positive y) are left out.
         public var points: [(x: Double, y: Double)]
         /// Lines join the points; otherwise each point is a dot.
         public var connected: Bool
         /// A thin grey line without a legend entry (level curves, reference lines).
         public var isGuide: Bool
 
+        /// A series of `points`, joined by lines unless `connected` is false.
         public init(_ name: String, _ points: [(x: Double, y: Double)], connected: Bool = true, isGuide: Bool = false) {
             self.name = name
             self.points = points
@@ -25,13 +28,18 @@ public struct Figure: Sendable {
         }
     }
 
+    /// The chart's title, drawn above it.
     public var title: String
+    /// The label of the x axis.
     public var xLabel: String
+    /// The label of the y axis ("(log scale)" is appended with `logY`).
     public var yLabel: String
     /// A logarithmic y axis (non-positive values are left out).
     public var logY: Bool
+    /// The series, guides drawn first; the others get the palette's colors in order.
     public var series: [Series]
 
+    /// A chart of `series`, with a linear y axis unless `logY` is set.
     public init(title: String, xLabel: String, yLabel: String, logY: Bool = false, series: [Series]) {
         self.title = title
         self.xLabel = xLabel

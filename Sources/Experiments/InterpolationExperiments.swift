@@ -8,12 +8,18 @@ import SaddleTraining
 /// Shlens and Szegedy 2015), the perturbation taken at the current parameters and not
 /// differentiated through; softmax cross-entropy.
 public struct FastGradientSignObjective: Objective {
+    /// The classifier whose parameters are evaluated.
     public let model: any Layer
+    /// The clean examples.
     public let input: Tensor
+    /// Their class labels.
     public let target: Tensor
+    /// The size of the perturbation epsilon sign(grad_x J).
     public let epsilon: Double
+    /// The model's own parameters.
     public var parameters: NamedTensors { model.parameters }
 
+    /// The objective of `model` on `input` and `target`, perturbed by `epsilon`.
     public init(model: any Layer, input: Tensor, target: Tensor, epsilon: Double) {
         self.model = model
         self.input = input
@@ -31,6 +37,9 @@ public struct FastGradientSignObjective: Objective {
         }.detached
     }
 
+    /// The mean of the clean and the perturbed softmax cross-entropy at `parameters` (inference mode),
+    /// the perturbation taken at their detached values.
+    /// - Throws: whatever the model throws.
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
         let evaluated = try model.replacing(parameters)
         let shift = try Self.perturbation(try model.replacing(parameters.detached), input, target, epsilon: epsilon)

@@ -6,9 +6,11 @@ import SaddleTransforms
 /// Training-set losses (before training and after each epoch) of a grown student and its
 /// baselines, continuing from one teacher.
 public struct GrowthComparison: Sendable {
+    /// The seed of the teacher's initialization and training; the other runs derive theirs from it.
     public var seed: UInt64
     /// The teacher's training loss when it was grown.
     public var teacherLoss: Double
+    /// The grown student's training losses, before training and after each epoch.
     public var student: [Double]
     /// Baselines by name ("random pad", "random init", "random layer").
     public var baselines: [(name: String, losses: [Double])]

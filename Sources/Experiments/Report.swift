@@ -2,11 +2,14 @@ import Foundation
 
 /// One claim of an experiment and whether this run bore it out.
 public struct Check: Sendable {
+    /// What the experiment is expected to show, as a sentence.
     public var claim: String
+    /// Whether this run bore the claim out.
     public var passed: Bool
     /// The numbers behind the verdict.
     public var detail: String
 
+    /// A check of `claim` with its verdict and the numbers behind it.
     public init(_ claim: String, _ passed: Bool, _ detail: String) {
         self.claim = claim
         self.passed = passed
@@ -18,13 +21,18 @@ public struct Check: Sendable {
 public struct ExperimentResult: Sendable {
     /// A short identifier (`saddle report --only` takes these).
     public var id: String
+    /// The experiment's heading in the report and its table of contents.
     public var title: String
     /// What the experiment shows and how it was run.
     public var description: String
+    /// The charts drawn in the experiment's section.
     public var figures: [Figure]
+    /// The claims checked, with their verdicts.
     public var checks: [Check]
+    /// The run's wall-clock time in seconds, which `Experiments.run` records.
     public var seconds: Double = 0
 
+    /// A result from its parts; `seconds` starts at 0.
     public init(id: String, title: String, description: String, figures: [Figure], checks: [Check]) {
         self.id = id
         self.title = title

@@ -5,14 +5,18 @@ import SaddleOptimizers
 
 /// A function of two variables as an objective over the parameter "p" = [x, y] (Float64).
 public struct PlaneObjective: Objective {
+    /// The starting point, under "p" as [x, y].
     public var parameters: NamedTensors
     let function: @Sendable (Tensor, Tensor) throws -> Tensor
 
+    /// The objective `function(x, y)` starting at (x, y); a non-scalar result is summed.
     public init(x: Double, y: Double, _ function: @escaping @Sendable (Tensor, Tensor) throws -> Tensor) {
         parameters = ["p": Tensor([x, y])]
         self.function = function
     }
 
+    /// `function` at the two entries of "p", summed.
+    /// - Throws: `TensorError` when "p" is missing or does not hold two entries; whatever `function` throws.
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
         guard let p = parameters["p"] else { throw TensorError.invalidArgument(op: "plane objective", reason: "no parameter \"p\"") }
         let parts = try p.split(sizes: [1, 1], alongAxis: 0)

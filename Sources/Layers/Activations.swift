@@ -2,7 +2,9 @@ import SaddleCore
 
 /// Rectified linear unit, max(x, 0), element-wise. Any shape.
 public struct ReLU: Layer {
+    /// A ReLU layer (no parameters).
     public init() {}
+    /// Applies max(x, 0) element-wise; the output has the input's shape.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor { relu(input) }
 }
 
@@ -17,6 +19,7 @@ public struct LeakyReLU: Layer {
         self.slope = slope
     }
 
+    /// Applies x for x > 0, `slope` * x otherwise, element-wise; the output has the input's shape.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         leakyRelu(input, slope: slope)
     }
@@ -24,19 +27,26 @@ public struct LeakyReLU: Layer {
 
 /// Logistic sigmoid 1 / (1 + e^-x), element-wise. Any shape.
 public struct Sigmoid: Layer {
+    /// A sigmoid layer (no parameters).
     public init() {}
+    /// Applies 1 / (1 + e^-x) element-wise; the output has the input's shape.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor { sigmoid(input) }
 }
 
 /// Hyperbolic tangent, element-wise. Any shape.
 public struct Tanh: Layer {
+    /// A tanh layer (no parameters).
     public init() {}
+    /// Applies tanh(x) element-wise; the output has the input's shape.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor { tanh(input) }
 }
 
 /// Softmax over the last axis: exp(x_i) / sum_j exp(x_j). Any shape with at least one axis.
 public struct Softmax: Layer {
+    /// A softmax layer (no parameters).
     public init() {}
+    /// Applies the softmax over the last axis; the output has the input's shape.
+    /// - Throws: `TensorError.invalidArgument` for a scalar input (no axis).
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         try softmax(input, alongAxis: -1)
     }

@@ -9,14 +9,20 @@ import SaddleCore
 /// running = (1 - momentum) running + momentum batch (the unbiased variance for running_var).
 /// Inference mode: the running statistics replace the batch ones.
 public struct BatchNorm: Layer {
+    /// The scale gamma, `[features]`.
     public private(set) var weight: Tensor
+    /// The shift beta, `[features]`.
     public private(set) var bias: Tensor
+    /// The running mean used in inference mode, `[features]` (buffer `running_mean`).
     public private(set) var runningMean: Tensor
+    /// The running unbiased variance used in inference mode, `[features]` (buffer `running_var`).
     public private(set) var runningVariance: Tensor
     /// Weight of the newest batch in the running statistics (PyTorch's convention).
     public let momentum: Double
+    /// Added to the variance before the square root, for stability.
     public let epsilon: Double
 
+    /// The number of features (read from the weight).
     public var featureCount: Int { weight.shape[0] }
 
     /// gamma = 1, beta = 0, running mean 0 and variance 1.
@@ -52,6 +58,9 @@ public struct BatchNorm: Layer {
         self.epsilon = epsilon
     }
 
+    /// Normalizes `[batch, features]` with the batch statistics, reporting new running statistics (training mode), or with
+    /// the running statistics (inference mode).
+    /// - Throws: `TensorError` for an input not `[batch, features]`, or fewer than 2 examples in training mode.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard input.rank == 2, input.shape[1] == featureCount else {
             throw TensorError.shapeMismatch(
@@ -78,9 +87,12 @@ public struct BatchNorm: Layer {
         return output
     }
 
+    /// Trainable tensors: `weight` (gamma) and `bias` (beta), both `[features]`.
     public var parameters: NamedTensors { ["weight": weight, "bias": bias] }
+    /// Non-trainable tensors: `running_mean` and `running_var`, both `[features]`.
     public var buffers: NamedTensors { ["running_mean": runningMean, "running_var": runningVariance] }
 
+    /// A copy with `weight`, `bias`, `running_mean` and `running_var` replaced where given.
     public func replacing(_ tensors: NamedTensors) throws -> BatchNorm {
         var copy = self
         copy.weight = try replacement(for: weight, at: "weight", in: tensors)

@@ -5,7 +5,9 @@ import SaddleCore
 /// Shapes: input `[batch, in]`, `weight` `[out, in]` (PyTorch's layout), `bias` `[out]`,
 /// output `[batch, out]`. Parameters: `weight`, and `bias` unless built without one.
 public struct Dense: Layer {
+    /// The weight, `[units, inputSize]` (PyTorch's layout).
     public private(set) var weight: Tensor
+    /// The bias, `[units]`, or nil for a layer without one.
     public private(set) var bias: Tensor?
     /// How the weight was initialized (kept so the configuration can be written back).
     public let initializer: WeightInitializer
@@ -53,16 +55,19 @@ public struct Dense: Layer {
         self.initializer = initializer
     }
 
+    /// Applies the layer: y = x W^T + b, `[batch, in]` to `[batch, out]`.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         try linear(input, weight: weight, bias: bias)
     }
 
+    /// Trainable tensors: `weight` `[units, in]` and, when present, `bias` `[units]`.
     public var parameters: NamedTensors {
         var result: NamedTensors = ["weight": weight]
         if let bias { result["bias"] = bias }
         return result
     }
 
+    /// A copy with `weight` and `bias` replaced where given.
     public func replacing(_ tensors: NamedTensors) throws -> Dense {
         var copy = self
         copy.weight = try replacement(for: weight, at: "weight", in: tensors)

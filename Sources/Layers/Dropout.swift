@@ -4,6 +4,7 @@ import SaddleCore
 /// rest scaled by 1 / (1 - rate); in inference mode the identity. Any shape. The mask comes
 /// from the forward context's generator.
 public struct Dropout: Layer {
+    /// The probability of zeroing each element in training mode, in [0, 1).
     public let rate: Double
 
     /// - Throws: `ModelError.invalidConfiguration` unless 0 <= rate < 1.
@@ -14,6 +15,8 @@ public struct Dropout: Layer {
         self.rate = rate
     }
 
+    /// Training mode: zeroes each element with probability `rate` (mask drawn from `context.random`) and scales the rest
+    /// by 1 / (1 - rate). Inference mode: returns the input unchanged.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard context.mode == .training, rate > 0 else { return input }
         let uniform = Tensor.randomUniform(input.shape, dtype: input.dtype, using: &context.random)

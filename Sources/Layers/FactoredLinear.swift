@@ -7,13 +7,18 @@ import SaddleCore
 /// Shapes: input `[batch, in]`, factors `factors.0` `[units, rank]`, `factors.k` `[rank, rank]`,
 /// `factors.(depth-1)` `[rank, in]`, optional `bias` `[units]`; output `[batch, units]`.
 public struct FactoredLinear: Layer {
+    /// The factors F_0 ... F_(depth-1): `[units, rank]`, then `[rank, rank]` ..., then `[rank, in]`.
     public private(set) var factors: [Tensor]
+    /// The bias, `[units]`, or nil for a layer without one.
     public private(set) var bias: Tensor?
     /// How the factors were initialized (kept so the configuration can be written back).
     public let initializer: WeightInitializer
 
+    /// The number of output units (rows of the first factor).
     public var units: Int { factors[0].shape[0] }
+    /// The number of input features (columns of the last factor).
     public var inputSize: Int { factors[factors.count - 1].shape[1] }
+    /// The inner dimension of the product (columns of the first factor).
     public var rank: Int { factors[0].shape[1] }
 
     /// - Throws: `ModelError.invalidConfiguration` for sizes below 1 or depth below 2.
@@ -55,16 +60,19 @@ public struct FactoredLinear: Layer {
         try factors.dropFirst().reduce(factors[0]) { try matmul($0, $1) }
     }
 
+    /// Applies the layer: y = x W^T + b with W = F_0 ... F_(depth-1), `[batch, in]` to `[batch, units]`.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         try linear(input, weight: weight(), bias: bias)
     }
 
+    /// Trainable tensors: `factors.0` ... `factors.(depth-1)` and, when present, `bias` `[units]`.
     public var parameters: NamedTensors {
         var result = NamedTensors(factors.enumerated().map { ("factors.\($0.offset)", $0.element) })
         if let bias { result["bias"] = bias }
         return result
     }
 
+    /// A copy with the factors (`factors.k`) and `bias` replaced where given.
     public func replacing(_ tensors: NamedTensors) throws -> FactoredLinear {
         var copy = self
         copy.factors = try factors.enumerated().map { try replacement(for: $0.element, at: "factors.\($0.offset)", in: tensors) }

@@ -1,7 +1,9 @@
 import SaddleCore
 
 extension LSTM: OutputWidening, InputWidening {
+    /// The number of output units, `hiddenSize`.
     public var outputUnits: Int { hiddenSize }
+    /// The number of input features, `inputSize`.
     public var inputFeatures: Int { inputSize }
 
     /// Rows of all four gate blocks for hidden units `mapping`.
@@ -35,6 +37,8 @@ extension LSTM: OutputWidening, InputWidening {
             biasHH: biasHH.gatheringRows(rows).detached, returnsSequence: returnsSequence)
     }
 
+    /// A copy with `count` extra hidden units: the old units' entries are kept; all others (the new units' rows, and the
+    /// old units' recurrent weights on the new units) are drawn as `init` draws them.
     public func paddingOutputs(by count: Int, using generator: inout RandomGenerator) throws -> LSTM {
         let q = hiddenSize + count
         let fresh = try LSTM(inputSize: inputSize, hiddenSize: q, returnsSequence: returnsSequence, dtype: weightIH.dtype, using: &generator)
@@ -57,12 +61,14 @@ extension LSTM: OutputWidening, InputWidening {
             biasIH: merge(biasIH, fresh.biasIH, oldColumns: 1), biasHH: merge(biasHH, fresh.biasHH, oldColumns: 1), returnsSequence: returnsSequence)
     }
 
+    /// A copy whose `weight_ih` columns follow `mapping`, divided by their source's count (`Replication.dividedColumns`).
     public func wideningInputs(to mapping: [Int], counts: [Int], split: Double, using generator: inout RandomGenerator) throws -> LSTM {
         try LSTM(
             weightIH: Replication.dividedColumns(weightIH, mapping: mapping, counts: counts, split: split, using: &generator), weightHH: weightHH, biasIH: biasIH,
             biasHH: biasHH, returnsSequence: returnsSequence)
     }
 
+    /// A copy with `count` extra `weight_ih` columns drawn from U(-1/sqrt(hidden), 1/sqrt(hidden)), as `init` draws them.
     public func paddingInputs(by count: Int, using generator: inout RandomGenerator) throws -> LSTM {
         let bound = 1 / Double(hiddenSize).squareRoot()
         let fresh = Tensor.randomUniform([4 * hiddenSize, count], in: -bound...bound, dtype: weightIH.dtype, using: &generator)

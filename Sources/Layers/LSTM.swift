@@ -11,14 +11,20 @@ import SaddleCore
 /// c_t = f c_{t-1} + i g; h_t = o tanh(c_t). The input projection for all steps is one matrix
 /// product; each step is one fused gate product and one cell kernel.
 public struct LSTM: Layer {
+    /// The input-to-hidden weights, `[4 hidden, features]` (`weight_ih`).
     public private(set) var weightIH: Tensor
+    /// The hidden-to-hidden weights, `[4 hidden, hidden]` (`weight_hh`).
     public private(set) var weightHH: Tensor
+    /// The input-to-hidden bias, `[4 hidden]` (`bias_ih`).
     public private(set) var biasIH: Tensor
+    /// The hidden-to-hidden bias, `[4 hidden]` (`bias_hh`).
     public private(set) var biasHH: Tensor
     /// Whether the output is every hidden state or only the last.
     public let returnsSequence: Bool
 
+    /// The number of hidden units (read from `weight_hh`).
     public var hiddenSize: Int { weightHH.shape[1] }
+    /// The number of input features (read from `weight_ih`).
     public var inputSize: Int { weightIH.shape[1] }
 
     /// Weights and biases drawn from U(-1/sqrt(hidden), 1/sqrt(hidden)), as PyTorch does.
@@ -55,6 +61,9 @@ public struct LSTM: Layer {
         self.returnsSequence = returnsSequence
     }
 
+    /// Runs the recurrence over `[batch, time, features]`; returns `[batch, time, hidden]` when `returnsSequence`,
+    /// else `[batch, hidden]`.
+    /// - Throws: `TensorError` for an input of another shape or an empty sequence.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard input.rank == 3, input.shape[2] == inputSize else {
             throw TensorError.shapeMismatch(
@@ -70,10 +79,12 @@ public struct LSTM: Layer {
         return try states.rows((steps - 1)..<steps).reshaped(to: [batch, hiddenSize])
     }
 
+    /// Trainable tensors: `weight_ih`, `weight_hh`, `bias_ih` and `bias_hh`, in PyTorch's layout.
     public var parameters: NamedTensors {
         ["weight_ih": weightIH, "weight_hh": weightHH, "bias_ih": biasIH, "bias_hh": biasHH]
     }
 
+    /// A copy with `weight_ih`, `weight_hh`, `bias_ih` and `bias_hh` replaced where given.
     public func replacing(_ tensors: NamedTensors) throws -> LSTM {
         var copy = self
         copy.weightIH = try replacement(for: weightIH, at: "weight_ih", in: tensors)

@@ -7,14 +7,18 @@ import SaddleCore
 /// j * pieces ..< (j + 1) * pieces, `bias` `[units * pieces]`, output `[batch, units]`.
 /// The gradient flows through the maximal piece of each unit.
 public struct Maxout: Layer {
+    /// The pieces' weights, `[units * pieces, in]`, unit j's in rows j * pieces ..< (j + 1) * pieces.
     public private(set) var weight: Tensor
+    /// The pieces' biases, `[units * pieces]`.
     public private(set) var bias: Tensor
     /// Affine pieces per unit (not derivable from the shapes, so stored).
     public let pieces: Int
     /// How the weight was initialized (kept so the configuration can be written back).
     public let initializer: WeightInitializer
 
+    /// The number of output units (weight rows divided by `pieces`).
     public var units: Int { weight.shape[0] / pieces }
+    /// The number of input features (read from the weight).
     public var inputSize: Int { weight.shape[1] }
 
     /// - Throws: `ModelError.invalidConfiguration` for sizes or pieces below 1.
@@ -48,13 +52,16 @@ public struct Maxout: Layer {
         self.initializer = initializer
     }
 
+    /// Applies the layer: y_j = max_k (x W_(j,k)^T + b_(j,k)), `[batch, in]` to `[batch, units]`.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         let affine = try linear(input, weight: weight, bias: bias)
         return try affine.reshaped(to: [input.shape[0], units, pieces]).max(alongAxis: 2)
     }
 
+    /// Trainable tensors: `weight` `[units * pieces, in]` and `bias` `[units * pieces]`.
     public var parameters: NamedTensors { ["weight": weight, "bias": bias] }
 
+    /// A copy with `weight` and `bias` replaced where given.
     public func replacing(_ tensors: NamedTensors) throws -> Maxout {
         var copy = self
         copy.weight = try replacement(for: weight, at: "weight", in: tensors)

@@ -9,14 +9,21 @@ import SaddleCore
 ///
 /// State per parameter: `<path>.exp_avg`, `<path>.exp_avg_sq` and `<path>.step`.
 public struct Adam: GradientOptimizer {
+    /// The step size lr.
     public var learningRate: Double
+    /// The decay rate of the first-moment estimate m, in [0, 1).
     public var beta1: Double
+    /// The decay rate of the second-moment estimate v, in [0, 1).
     public var beta2: Double
+    /// Added to the denominator, for stability.
     public var epsilon: Double
+    /// The weight decay wd: an L2 penalty added to the gradient, or decoupled (AdamW) with `decoupledWeightDecay`.
     public var weightDecay: Double
     /// Whether weight decay is decoupled from the gradient (AdamW).
     public var decoupledWeightDecay: Bool
+    /// The largest global gradient norm let through, or nil for no clipping.
     public var maxGradientNorm: Double?
+    /// Per-parameter state: `<path>.exp_avg`, `<path>.exp_avg_sq` and `<path>.step`.
     public var state = NamedTensors()
     /// `exp_avg` and `exp_avg_sq` shaped like their parameter, and the `step` count.
     public var stateSlots: [OptimizerSlot]? {
@@ -53,6 +60,8 @@ public struct Adam: GradientOptimizer {
             decoupledWeightDecay: true, maxGradientNorm: maxGradientNorm)
     }
 
+    /// Applies one Adam (or AdamW) update to every parameter, advancing its moment estimates and step count.
+    /// - Throws: `TensorError` when the layouts differ; `OptimizerError.invalidState` for state of another shape or dtype.
     public mutating func update(_ parameters: inout NamedTensors, gradient: NamedTensors) throws {
         try parameters.checkSameLayout(as: gradient, op: decoupledWeightDecay ? "adamw" : "adam")
         for k in 0..<parameters.count {

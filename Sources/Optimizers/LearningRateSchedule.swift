@@ -9,13 +9,17 @@ public protocol LearningRateSchedule: Sendable {
 
 /// The base rate throughout.
 public struct ConstantSchedule: LearningRateSchedule {
+    /// A schedule keeping the base rate.
     public init() {}
+    /// The base rate, whatever the epoch and step.
     public func learningRate(base: Double, epoch: Int, step: Int) -> Double { base }
 }
 
 /// The base rate times `gamma` every `stepSize` epochs (PyTorch's `StepLR`).
 public struct StepSchedule: LearningRateSchedule {
+    /// The number of epochs between decays.
     public let stepSize: Int
+    /// The factor applied at each decay, in (0, 1].
     public let gamma: Double
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for a step size below 1 or gamma outside (0, 1].
@@ -26,6 +30,7 @@ public struct StepSchedule: LearningRateSchedule {
         self.gamma = gamma
     }
 
+    /// The base rate times gamma^(epoch / stepSize), the division rounding down.
     public func learningRate(base: Double, epoch: Int, step: Int) -> Double {
         base * pow(gamma, Double(epoch / stepSize))
     }
@@ -34,7 +39,9 @@ public struct StepSchedule: LearningRateSchedule {
 /// Cosine annealing per epoch from the base rate to `minimum` over `epochs` (PyTorch's
 /// `CosineAnnealingLR` stepped once per epoch): min + (base - min) (1 + cos(pi e / epochs)) / 2.
 public struct CosineSchedule: LearningRateSchedule {
+    /// The number of epochs to anneal over; the rate stays at `minimum` after them.
     public let epochs: Int
+    /// The rate reached after `epochs` epochs.
     public let minimum: Double
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for fewer than 1 epoch or a negative minimum.
@@ -45,6 +52,7 @@ public struct CosineSchedule: LearningRateSchedule {
         self.minimum = minimum
     }
 
+    /// The annealed rate min + (base - min) (1 + cos(pi e / epochs)) / 2, with e = min(epoch, epochs).
     public func learningRate(base: Double, epoch: Int, step: Int) -> Double {
         let e = Double(Swift.min(epoch, epochs))
         return minimum + (base - minimum) * (1 + cos(Double.pi * e / Double(epochs))) / 2
@@ -54,7 +62,9 @@ public struct CosineSchedule: LearningRateSchedule {
 /// A linear warm-up over the first `steps` steps (rate (step + 1) / steps of the scheduled one),
 /// then `schedule`.
 public struct LinearWarmup: LearningRateSchedule {
+    /// The number of warm-up steps.
     public let steps: Int
+    /// The schedule followed during the warm-up (scaled down) and after it.
     public let schedule: any LearningRateSchedule
 
     /// - Throws: `OptimizerError.invalidHyperparameter` for fewer than 1 step.
@@ -64,6 +74,7 @@ public struct LinearWarmup: LearningRateSchedule {
         self.schedule = schedule
     }
 
+    /// The scheduled rate times (step + 1) / steps for the first `steps` steps, then the scheduled rate.
     public func learningRate(base: Double, epoch: Int, step: Int) -> Double {
         let scheduled = schedule.learningRate(base: base, epoch: epoch, step: step)
         return step < steps ? scheduled * Double(step + 1) / Double(steps) : scheduled

@@ -54,8 +54,11 @@ func requireFinite(_ step: Tensor, optimizer: String) throws {
 /// the saddle. For models with up to `maximumParameters` parameters (a full Hessian in
 /// Float64). `learningRate` scales the step (1: the full Newton step).
 public struct Newton: Optimizer {
+    /// The step scale (1: the full Newton step).
     public var learningRate: Double
+    /// The most parameters a model may have (the full Hessian is n x n in Float64).
     public var maximumParameters: Int
+    /// Optimizer state, unused: the method keeps none.
     public var state = NamedTensors()
     /// None: the method keeps no state between steps.
     public var stateSlots: [OptimizerSlot]? { [] }
@@ -94,10 +97,15 @@ public struct Newton: Optimizer {
 /// Levenberg-Marquardt: it grows until H + mu I is positive definite and the loss decreases,
 /// and shrinks after each accepted step.
 public struct DampedNewton: Optimizer {
+    /// The step scale (1: the full damped Newton step).
     public var learningRate: Double
+    /// The damping mu; with `adaptive`, the starting value, set to a third of the accepted one after each step.
     public var damping: Double
+    /// Whether mu is searched for at each step, Levenberg-Marquardt style.
     public var adaptive: Bool
+    /// The most parameters a model may have (the full Hessian is n x n in Float64).
     public var maximumParameters: Int
+    /// Optimizer state, unused: the method keeps none.
     public var state = NamedTensors()
     /// None: the method keeps no state between steps.
     public var stateSlots: [OptimizerSlot]? { [] }

@@ -6,11 +6,15 @@ import SaddleCore
 /// (then the current iterate, or -g on the first iteration, is used), followed by a
 /// backtracking line search for sufficient decrease. Matrix-free: any model size.
 public struct NewtonCG: Optimizer {
+    /// The scale of the CG solution d before the line search.
     public var learningRate: Double
+    /// The most CG iterations per step.
     public var maximumIterations: Int
+    /// Whether a backtracking line search (sufficient decrease) shortens the step.
     public var lineSearch: Bool
     /// The relative residual at which CG stops; nil uses the forcing term min(0.5, sqrt(|g|)).
     public var tolerance: Double?
+    /// Optimizer state, unused: the method keeps none.
     public var state = NamedTensors()
     /// None: the method keeps no state between steps.
     public var stateSlots: [OptimizerSlot]? { [] }
@@ -29,6 +33,8 @@ public struct NewtonCG: Optimizer {
         self.tolerance = tolerance
     }
 
+    /// Solves H d = -g by CG on Hessian-vector products, then searches along d when `lineSearch`.
+    /// - Throws: `OptimizerError.numericalFailure` for a non-finite step; whatever evaluating the objective throws.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
         let evaluation = try objective.evaluation(at: parameters)
         let curvature = try Curvature(objective, at: parameters)

@@ -10,11 +10,17 @@ import SaddleCore
 ///
 /// State: `<path>.momentum_buffer` per parameter when momentum is nonzero.
 public struct SGD: GradientOptimizer {
+    /// The step size.
     public var learningRate: Double
+    /// The momentum factor; 0 for none.
     public var momentum: Double
+    /// Whether the momentum is Nesterov's.
     public var nesterov: Bool
+    /// The L2 penalty: weightDecay * p is added to the gradient.
     public var weightDecay: Double
+    /// The largest global gradient norm let through, or nil for no clipping.
     public var maxGradientNorm: Double?
+    /// Per-parameter state: `<path>.momentum_buffer` when momentum is nonzero.
     public var state = NamedTensors()
     /// `momentum_buffer`, shaped like its parameter.
     public var stateSlots: [OptimizerSlot]? { [OptimizerSlot("momentum_buffer", .parameter)] }
@@ -37,6 +43,8 @@ public struct SGD: GradientOptimizer {
         self.maxGradientNorm = maxGradientNorm
     }
 
+    /// Applies one SGD update to every parameter, advancing its momentum buffer when momentum is nonzero.
+    /// - Throws: `TensorError` when the layouts differ; `OptimizerError.invalidState` for a buffer of another shape or dtype.
     public mutating func update(_ parameters: inout NamedTensors, gradient: NamedTensors) throws {
         try parameters.checkSameLayout(as: gradient, op: "sgd")
         for k in 0..<parameters.count {

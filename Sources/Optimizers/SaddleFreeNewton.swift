@@ -11,9 +11,13 @@ import SaddleCore
 /// the Krylov subspace of `krylovDimension` Lanczos vectors started from the gradient, as
 /// Dauphin et al. did.
 public struct SaddleFreeNewton: Optimizer {
+    /// The scale of each candidate step before the line search.
     public var learningRate: Double
+    /// The most parameters for the exact method (full Hessian); larger models use the Krylov subspace.
     public var maximumParameters: Int
+    /// The number of Lanczos vectors for models above `maximumParameters`; at least 2.
     public var krylovDimension: Int
+    /// Optimizer state, unused: the method keeps none.
     public var state = NamedTensors()
     /// None: the method keeps no state between steps.
     public var stateSlots: [OptimizerSlot]? { [] }
@@ -36,6 +40,8 @@ public struct SaddleFreeNewton: Optimizer {
         [0] + (-24...12).map { scale * power10(Double($0) / 4) }
     }
 
+    /// Takes the step d = -(|H| + mu I)^-1 g, with mu and the step's length chosen by the line search.
+    /// - Throws: `OptimizerError.numericalFailure` when no damping gives a finite step.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
         let evaluation = try objective.evaluation(at: parameters)
         let curvature = try Curvature(objective, at: parameters)

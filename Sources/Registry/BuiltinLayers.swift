@@ -158,12 +158,14 @@ private func object(_ name: String, _ members: [(String, JSONValue)] = []) -> JS
 }
 
 extension Dense: ConfigurableLayer {
+    /// Writes this dense layer's configuration: units, whether it has a bias, and its initializer.
     public func layerConfiguration() -> JSONValue {
         object("dense", [("units", .number(Double(units))), ("use_bias", .bool(bias != nil)), ("initializer", initializer.json)])
     }
 }
 
 extension FactoredLinear: ConfigurableLayer {
+    /// Writes this layer's configuration: units, rank, depth (its number of factors), bias and initializer.
     public func layerConfiguration() -> JSONValue {
         object("factored_linear", [
             ("units", .number(Double(units))), ("rank", .number(Double(rank))), ("depth", .number(Double(factors.count))),
@@ -173,36 +175,44 @@ extension FactoredLinear: ConfigurableLayer {
 }
 
 extension Maxout: ConfigurableLayer {
+    /// Writes this maxout layer's configuration: units, pieces and initializer.
     public func layerConfiguration() -> JSONValue {
         object("maxout", [("units", .number(Double(units))), ("pieces", .number(Double(pieces))), ("initializer", initializer.json)])
     }
 }
 
 extension LSTM: ConfigurableLayer {
+    /// Writes this LSTM's configuration: hidden size and whether it returns the whole sequence.
     public func layerConfiguration() -> JSONValue {
         object("lstm", [("hidden_size", .number(Double(hiddenSize))), ("returns_sequence", .bool(returnsSequence))])
     }
 }
 
 extension BatchNorm: ConfigurableLayer {
+    /// Writes this batch normalization's configuration: momentum and epsilon.
     public func layerConfiguration() -> JSONValue {
         object("batchnorm", [("momentum", .number(momentum)), ("epsilon", .number(epsilon))])
     }
 }
 
 extension Dropout: ConfigurableLayer {
+    /// Writes this dropout layer's configuration with its rate.
     public func layerConfiguration() -> JSONValue { object("dropout", [("rate", .number(rate))]) }
 }
 
 extension Flatten: ConfigurableLayer {
+    /// Writes `{"layer": "flatten"}`.
     public func layerConfiguration() -> JSONValue { object("flatten") }
 }
 
 extension Identity: ConfigurableLayer {
+    /// Writes `{"layer": "identity"}`.
     public func layerConfiguration() -> JSONValue { object("identity") }
 }
 
 extension Residual: ConfigurableLayer {
+    /// Writes a `residual` configuration listing the branch's layers (a `Sequential` branch unwrapped).
+    /// - Throws: `ConfigurationError` when a layer of the branch has no registered configuration.
     public func layerConfiguration() throws -> JSONValue {
         let inner: [any Layer] = (branch as? Sequential)?.layers ?? [branch]
         return object("residual", [("layers", .array(try inner.map(layerConfigurationOf)))])
@@ -210,27 +220,34 @@ extension Residual: ConfigurableLayer {
 }
 
 extension Sequential: ConfigurableLayer {
+    /// Writes a `sequential` configuration listing each layer's configuration.
+    /// - Throws: `ConfigurationError` when a layer inside has no registered configuration.
     public func layerConfiguration() throws -> JSONValue {
         object("sequential", [("layers", .array(try layers.map(layerConfigurationOf)))])
     }
 }
 
 extension ReLU: ConfigurableLayer {
+    /// Writes `{"layer": "relu"}`.
     public func layerConfiguration() -> JSONValue { object("relu") }
 }
 
 extension LeakyReLU: ConfigurableLayer {
+    /// Writes this activation's configuration with its negative slope.
     public func layerConfiguration() -> JSONValue { object("leaky_relu", [("slope", .number(slope))]) }
 }
 
 extension Sigmoid: ConfigurableLayer {
+    /// Writes `{"layer": "sigmoid"}`.
     public func layerConfiguration() -> JSONValue { object("sigmoid") }
 }
 
 extension Tanh: ConfigurableLayer {
+    /// Writes `{"layer": "tanh"}`.
     public func layerConfiguration() -> JSONValue { object("tanh") }
 }
 
 extension Softmax: ConfigurableLayer {
+    /// Writes `{"layer": "softmax"}`.
     public func layerConfiguration() -> JSONValue { object("softmax") }
 }

@@ -10,10 +10,13 @@ public struct BuiltinLayerFactory: TransformLayerFactory {
     /// The factory; it has no settings.
     public init() {}
 
+    /// A `Residual` block whose branch is `branch` as a `Sequential`.
     public func residual(branch: [any Layer]) throws -> any Layer {
         Residual(Sequential(branch))
     }
 
+    /// A `BatchNorm` that is the identity in inference mode on data with this `mean` and `variance`:
+    /// running statistics set to them, weight sqrt(variance + 1e-5) and bias `mean` (momentum 0.1).
     public func identityBatchNorm(mean: Tensor, variance: Tensor) throws -> any Layer {
         let epsilon = 1e-5
         return try BatchNorm(

@@ -1,26 +1,34 @@
 /// A location inside a configuration: `model[3].units`, `optimizer.learning_rate`.
 public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
+    /// The keys and indices from the top of the configuration down.
     public private(set) var components: [Component] = []
 
+    /// One step of a path: an object key or an array index.
     public enum Component: Sendable, Equatable {
+        /// An object member's key.
         case key(String)
+        /// An array element's index.
         case index(Int)
     }
 
+    /// The empty path: the top level of the configuration.
     public init() {}
 
+    /// This path followed by the object key `key`.
     public func appending(_ key: String) -> JSONPath {
         var copy = self
         copy.components.append(.key(key))
         return copy
     }
 
+    /// This path followed by the array index `index`.
     public func appending(_ index: Int) -> JSONPath {
         var copy = self
         copy.components.append(.index(index))
         return copy
     }
 
+    /// The path as written in messages (`model[3].units`), or "(top level)" when empty.
     public var description: String {
         var text = ""
         for component in components {
@@ -42,17 +50,20 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The file, when the configuration came from one.
     public var file: String?
 
+    /// An error at `path` with `message`, not yet attributed to a file.
     public init(_ path: JSONPath, _ message: String) {
         self.path = path.description
         self.message = message
     }
 
+    /// An error at a path already written out, optionally attributed to `file`.
     public init(path: String, message: String, file: String? = nil) {
         self.path = path
         self.message = message
         self.file = file
     }
 
+    /// The error as "file: path: message" (without the file when there is none).
     public var description: String {
         (file.map { "\($0): " } ?? "") + "\(path): \(message)"
     }

@@ -7,13 +7,20 @@ import SaddleTraining
 /// rounded decimal conversion, duplicate keys are errors, and nesting depth and size are
 /// bounded so no file can exhaust the stack.
 public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number, integers included.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array, in order.
     case array([JSONValue])
+    /// An object's members as (key, value) pairs in written order.
     case object([(String, JSONValue)])
 
+    /// Structural equality; objects are equal only with the same members in the same order.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
@@ -44,6 +51,7 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Compact JSON on one line.
     public var description: String { rendered(indent: nil) }
 
     /// Pretty-printed JSON with two-space indentation.
@@ -87,10 +95,14 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 
 /// Where a JSON document is broken: line and column (1-based) of the offending byte.
 public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
+    /// The 1-based line of the offending byte.
     public var line: Int
+    /// The 1-based column of the offending byte, counting code points.
     public var column: Int
+    /// What is wrong, as a phrase.
     public var message: String
 
+    /// The error as "line L, column C: message".
     public var description: String { "line \(line), column \(column): \(message)" }
 }
 

@@ -18,10 +18,12 @@ public struct LayerSpec: Sendable {
 // functions rather than static members because statements starting with a dot would chain
 // onto the previous line inside a builder.
 
+/// A `dense` layer of `units` outputs, with a bias unless `useBias` is false.
 public func dense(units: Int, useBias: Bool = true, initializer: WeightInitializer = .fanInUniform) -> LayerSpec {
     LayerSpec("dense", [("units", .number(Double(units))), ("use_bias", .bool(useBias)), ("initializer", initializer.json)])
 }
 
+/// A `factored_linear` layer: `units` outputs through `depth` factors of inner width `rank`, without a bias by default.
 public func factoredLinear(units: Int, rank: Int, depth: Int = 2, useBias: Bool = false, initializer: WeightInitializer = .fanInUniform) -> LayerSpec {
     LayerSpec("factored_linear", [
         ("units", .number(Double(units))), ("rank", .number(Double(rank))), ("depth", .number(Double(depth))),
@@ -29,25 +31,36 @@ public func factoredLinear(units: Int, rank: Int, depth: Int = 2, useBias: Bool 
     ])
 }
 
+/// A `maxout` layer: `units` outputs, each the maximum of `pieces` affine functions.
 public func maxout(units: Int, pieces: Int, initializer: WeightInitializer = .fanInUniform) -> LayerSpec {
     LayerSpec("maxout", [("units", .number(Double(units))), ("pieces", .number(Double(pieces))), ("initializer", initializer.json)])
 }
 
+/// An `lstm` layer of `hiddenSize` units, giving the last hidden state or, with `returnsSequence`, every one.
 public func lstm(hiddenSize: Int, returnsSequence: Bool = false) -> LayerSpec {
     LayerSpec("lstm", [("hidden_size", .number(Double(hiddenSize))), ("returns_sequence", .bool(returnsSequence))])
 }
 
+/// A `batchnorm` layer, by default with the momentum and epsilon of PyTorch's BatchNorm1d.
 public func batchnorm(momentum: Double = 0.1, epsilon: Double = 1e-5) -> LayerSpec {
     LayerSpec("batchnorm", [("momentum", .number(momentum)), ("epsilon", .number(epsilon))])
 }
 
+/// A `dropout` layer zeroing each element with probability `rate` in training mode.
 public func dropout(rate: Double) -> LayerSpec { LayerSpec("dropout", [("rate", .number(rate))]) }
+/// A `leaky_relu` activation with `slope` for negative inputs.
 public func leakyRelu(slope: Double = 0.01) -> LayerSpec { LayerSpec("leaky_relu", [("slope", .number(slope))]) }
+/// A `relu` activation, max(x, 0).
 public func relu() -> LayerSpec { LayerSpec("relu") }
+/// A `sigmoid` activation.
 public func sigmoid() -> LayerSpec { LayerSpec("sigmoid") }
+/// A `tanh` activation.
 public func tanh() -> LayerSpec { LayerSpec("tanh") }
+/// A `softmax` activation over the last axis.
 public func softmax() -> LayerSpec { LayerSpec("softmax") }
+/// A `flatten` layer: each example becomes a vector.
 public func flatten() -> LayerSpec { LayerSpec("flatten") }
+/// An `identity` layer, passing its input through.
 public func identity() -> LayerSpec { LayerSpec("identity") }
 
 /// x + f(x) with f the listed layers.
@@ -63,11 +76,17 @@ public func sequential(@ModelBuilder _ body: () -> [LayerSpec]) -> LayerSpec {
 /// Collects `LayerSpec` statements.
 @resultBuilder
 public enum ModelBuilder {
+    /// One layer statement, as a list of one.
     public static func buildExpression(_ layer: LayerSpec) -> [LayerSpec] { [layer] }
+    /// The statements of a block, in order.
     public static func buildBlock(_ parts: [LayerSpec]...) -> [LayerSpec] { parts.flatMap { $0 } }
+    /// An `if` without `else`: its layers, or none.
     public static func buildOptional(_ part: [LayerSpec]?) -> [LayerSpec] { part ?? [] }
+    /// The first branch of an `if`/`else`.
     public static func buildEither(first: [LayerSpec]) -> [LayerSpec] { first }
+    /// The second branch of an `if`/`else`.
     public static func buildEither(second: [LayerSpec]) -> [LayerSpec] { second }
+    /// A `for` loop: the layers of every iteration, in order.
     public static func buildArray(_ parts: [[LayerSpec]]) -> [LayerSpec] { parts.flatMap { $0 } }
 }
 
@@ -85,8 +104,10 @@ public enum ModelBuilder {
 /// let model = try spec.build(inputShape: [64], seed: 7)
 /// ```
 public struct ModelSpec: Sendable {
+    /// The layers, in order.
     public var layers: [LayerSpec]
 
+    /// A model description from a block of layer statements.
     public init(@ModelBuilder _ body: () -> [LayerSpec]) {
         layers = body()
     }

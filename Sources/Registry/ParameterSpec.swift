@@ -3,12 +3,17 @@ import SaddleCore
 /// One configurable parameter of a registered component: its JSON key (the snake_case form of
 /// the Swift argument label), type, allowed range, default and a one-line description.
 public struct ParameterSpec: Sendable {
+    /// The JSON values a parameter accepts.
     public enum ValueType: Sendable {
+        /// A whole number in the range.
         case integer(ClosedRange<Int>)
         /// A finite number in the range; `exclusiveMinimum` excludes the lower bound.
         case number(ClosedRange<Double>, exclusiveMinimum: Bool)
+        /// `true` or `false`.
         case boolean
+        /// A non-empty string.
         case string
+        /// One of the listed strings.
         case choice([String])
         /// A weight initializer: a name, or an object with a name and its arguments.
         case initializer
@@ -18,12 +23,16 @@ public struct ParameterSpec: Sendable {
         case component(ComponentKind)
     }
 
+    /// The JSON key (snake_case).
     public var name: String
+    /// The values the parameter accepts.
     public var type: ValueType
     /// The value used when the key is absent; nil makes the parameter required.
     public var defaultValue: JSONValue?
+    /// A one-line description for listings and the schema.
     public var summary: String
 
+    /// A parameter named `name` of `type`, required unless given a default, described by `summary`.
     public init(_ name: String, _ type: ValueType, default defaultValue: JSONValue? = nil, _ summary: String) {
         self.name = name
         self.type = type
@@ -31,6 +40,7 @@ public struct ParameterSpec: Sendable {
         self.summary = summary
     }
 
+    /// Whether the key must be given (the parameter has no default).
     public var isRequired: Bool { defaultValue == nil }
 
     /// A short description of the type for messages and listings.
@@ -52,7 +62,9 @@ public struct ParameterSpec: Sendable {
 /// Validated arguments of one component: every key known, every value of the right type and
 /// in range, defaults filled in, in the order of the component's parameter list.
 public struct Arguments: Sendable {
+    /// The path of the component's configuration; errors about its parameters extend it.
     public let path: JSONPath
+    /// Every parameter's value as (name, value), defaults filled in, in the parameter list's order.
     public private(set) var values: [(String, JSONValue)]
 
     /// Checks `object` (the component's members other than its name key) against `specs`.
@@ -114,16 +126,19 @@ public struct Arguments: Sendable {
         }
     }
 
+    /// The value of the parameter `name`, or nil when the component has no such parameter.
     public subscript(name: String) -> JSONValue? { values.first { $0.0 == name }?.1 }
 
     /// The path of a parameter, for errors raised while building.
     public func path(of name: String) -> JSONPath { path.appending(name) }
 
+    /// The integer parameter `name` (0 when it is not a number).
     public func int(_ name: String) -> Int {
         if case .number(let x)? = self[name] { return Int(x) }
         return 0
     }
 
+    /// The number parameter `name` (0 when it is not a number).
     public func double(_ name: String) -> Double {
         if case .number(let x)? = self[name] { return x }
         return 0
@@ -135,16 +150,20 @@ public struct Arguments: Sendable {
         return nil
     }
 
+    /// The boolean parameter `name` (false when it is not a boolean).
     public func bool(_ name: String) -> Bool {
         if case .bool(let b)? = self[name] { return b }
         return false
     }
 
+    /// The string parameter `name` (empty when it is not a string).
     public func string(_ name: String) -> String {
         if case .string(let s)? = self[name] { return s }
         return ""
     }
 
+    /// The initializer parameter `name`, fan_in_uniform when absent.
+    /// - Throws: `ConfigurationError` at the parameter for an unknown name or bad arguments.
     public func initializer(_ name: String) throws -> WeightInitializer {
         try WeightInitializer.decode(self[name] ?? .string("fan_in_uniform"), at: path(of: name))
     }

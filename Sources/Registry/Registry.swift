@@ -4,14 +4,18 @@ import SaddleOptimizers
 
 /// The kinds of components the registry holds.
 public enum ComponentKind: String, Sendable, CaseIterable, Codable {
+    /// Layers, activations, losses, optimizers, learning rate schedules, model transforms and data sets.
     case layer, activation, loss, optimizer, schedule, transform, dataset
 }
 
 /// Where a component comes from.
 public enum ComponentOrigin: Sendable, Equatable, CustomStringConvertible {
+    /// Saddle itself.
     case builtin
+    /// A plugin, by its declared name and version and its file.
     case plugin(name: String, version: String, path: String)
 
+    /// "built-in", or the plugin's name, version and path.
     public var description: String {
         switch self {
         case .builtin: "built-in"
@@ -22,8 +26,11 @@ public enum ComponentOrigin: Sendable, Equatable, CustomStringConvertible {
 
 /// The shape and randomness a layer factory builds with.
 public struct LayerBuildContext {
+    /// The registry nested layers are built from.
     public let registry: Registry
+    /// The dtype of the weights.
     public let dtype: DType
+    /// The generator weights are drawn from, in build order.
     public var generator: RandomGenerator
     /// The shape of one example entering the layer (the batch axis excluded).
     public var inputShape: [Int]
@@ -60,10 +67,14 @@ public struct LayerBuildContext {
 
 /// Data a dataset component provides: training and held-out examples.
 public struct DataSplits: Sendable {
+    /// The examples trained on.
     public var training: Dataset
+    /// The examples evaluated on: the test part, or a validation split of the training data.
     public var heldOut: Dataset
+    /// The number of classes for classification data, nil otherwise.
     public var classCount: Int?
 
+    /// Data splits from their training and held-out parts and class count.
     public init(training: Dataset, heldOut: Dataset, classCount: Int?) {
         self.training = training
         self.heldOut = heldOut
@@ -75,10 +86,13 @@ public struct DataSplits: Sendable {
 public enum ComponentFactory: Sendable {
     /// Builds a layer from validated arguments; sets `context.inputShape` to its output shape.
     case layer(@Sendable (Arguments, inout LayerBuildContext) throws -> any Layer)
+    /// Builds a loss from validated arguments.
     case loss(@Sendable (Arguments) throws -> any Loss)
+    /// Builds an optimizer from validated arguments.
     case optimizer(@Sendable (Arguments) throws -> any Optimizer)
     /// Builds a schedule; the integer is the run's number of epochs (a default for cosine).
     case schedule(@Sendable (Arguments, Int, Registry) throws -> any LearningRateSchedule)
+    /// Builds a model transform from validated arguments.
     case transform(@Sendable (Arguments) throws -> any ModelTransform)
     /// The shape of one example (without loading), and the loader (seed, dtype).
     case dataset(shape: @Sendable (Arguments) throws -> [Int], load: @Sendable (Arguments, DType) throws -> DataSplits)
@@ -86,15 +100,22 @@ public enum ComponentFactory: Sendable {
 
 /// One registered component: name, documentation, parameters, origin and factory.
 public struct ComponentEntry: Sendable {
+    /// What the component is.
     public let kind: ComponentKind
+    /// The name configurations use (`dense`, `acme.swish`).
     public let name: String
+    /// A one-line description for listings and the schema.
     public let summary: String
+    /// The parameters its configuration takes, in order.
     public let parameters: [ParameterSpec]
+    /// Built-in, or the plugin that provides it.
     public let origin: ComponentOrigin
     /// Equal identities mean the same component (registering it twice is harmless).
     public let identity: String
+    /// How the component is built.
     public let factory: ComponentFactory
 
+    /// An entry; `identity` defaults to its origin, kind and name.
     public init(
         kind: ComponentKind, name: String, summary: String, parameters: [ParameterSpec] = [], origin: ComponentOrigin = .builtin,
         identity: String? = nil, factory: ComponentFactory
@@ -116,6 +137,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     /// The name does not follow the naming rules.
     case invalidName(name: String, origin: ComponentOrigin, reason: String)
 
+    /// The problem as a sentence naming the component and its origin.
     public var description: String {
         switch self {
         case let .nameTaken(kind, name, existing, new):

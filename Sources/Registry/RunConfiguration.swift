@@ -6,12 +6,15 @@ import SaddleTraining
 
 /// A plugin a run loads: a shared library path and, optionally, its pinned SHA-256.
 public struct PluginReference: Sendable, Equatable {
+    /// The shared library's path (absolute once loaded).
     public var path: String
+    /// The library's pinned SHA-256 in lowercase hexadecimal, or nil for no pin.
     public var sha256: String?
 }
 
 /// A transform applied during training (at the end of epoch `atEpoch`).
 public struct ScheduledTransform: Sendable {
+    /// The epoch after which the transform is applied (1-based).
     public var atEpoch: Int
     /// The transform's configuration (its name under "name" and its arguments).
     public var configuration: JSONValue
@@ -30,16 +33,27 @@ public struct RunConfiguration: Sendable {
     /// The configuration format this version reads and writes.
     public static let formatVersion = 1
 
+    /// The run's name; checkpoints go to runs/<name> unless train.checkpoint_dir says otherwise.
     public var name: String
+    /// The seed weights and data order are drawn from (0 unless given).
     public var seed: UInt64
+    /// The dtype of weights and data (float32 unless given).
     public var dtype: DType
+    /// The plugins the run loads, pinned to the SHA-256 of the bytes loaded.
     public var plugins: [PluginReference]
+    /// The data set section, as written.
     public var data: JSONValue
+    /// The model section: the list of layer configurations, as written.
     public var model: JSONValue
+    /// The loss section (softmax_cross_entropy unless given).
     public var loss: JSONValue
+    /// The optimizer section, as written.
     public var optimizer: JSONValue
+    /// The learning rate schedule section (constant unless given).
     public var schedule: JSONValue
+    /// The validated "train" section, defaults filled in (see `trainSpecs`).
     public var train: Arguments
+    /// The transforms applied during training, in the order written.
     public var transforms: [ScheduledTransform]
     /// The file the configuration came from; errors found later (while building) name it.
     public var file: String?
@@ -287,6 +301,8 @@ public struct RunConfiguration: Sendable {
         }
     }
 
+    /// Builds the configured loss.
+    /// - Throws: `ConfigurationError` at `loss`.
     public func buildLoss() throws -> any Loss {
         try registry.build(.loss, loss, at: JSONPath().appending("loss")) { factory, args -> (any Loss)? in
             guard case .loss(let make) = factory else { return nil }
@@ -294,6 +310,8 @@ public struct RunConfiguration: Sendable {
         }
     }
 
+    /// Builds the configured optimizer.
+    /// - Throws: `ConfigurationError` at `optimizer`.
     public func buildOptimizer() throws -> any Optimizer {
         try registry.build(.optimizer, optimizer, at: JSONPath().appending("optimizer")) { factory, args -> (any Optimizer)? in
             guard case .optimizer(let make) = factory else { return nil }
@@ -301,6 +319,8 @@ public struct RunConfiguration: Sendable {
         }
     }
 
+    /// Builds the configured learning rate schedule for the run's number of epochs.
+    /// - Throws: `ConfigurationError` at `schedule`.
     public func buildSchedule() throws -> any LearningRateSchedule {
         try registry.build(.schedule, schedule, at: JSONPath().appending("schedule")) { factory, args -> (any LearningRateSchedule)? in
             guard case .schedule(let make) = factory else { return nil }

@@ -1,6 +1,7 @@
 /// A JSON Schema (draft 2020-12) of run files, generated from a registry so that editors can
 /// complete and validate configurations, plugin components included.
 public enum ConfigurationSchema {
+    /// The schema of run files whose components are those registered in `registry`.
     public static func make(registry: Registry) -> JSONValue {
         var definitions: [(String, JSONValue)] = [("initializer", initializerSchema())]
         for kind in ComponentKind.allCases where kind != .activation {
@@ -114,6 +115,8 @@ public enum ConfigurationSchema {
 }
 
 extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    /// An integer literal as a number.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// A string literal as a string.
     public init(stringLiteral value: String) { self = .string(value) }
 }

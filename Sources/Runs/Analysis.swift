@@ -7,22 +7,34 @@ import SaddleTraining
 /// eigenvalues, index and classification of the Hessian of the training loss, and for small
 /// models the whole spectrum as a histogram.
 public struct CurvatureReport: Sendable {
+    /// The number of parameters (the Hessian's dimension).
     public var parameters: Int
+    /// The number of training examples the loss was taken over.
     public var examples: Int
+    /// The forward mode the loss was evaluated in.
     public var mode: ForwardMode
+    /// The training loss at the checkpoint, over those examples.
     public var loss: Double
+    /// The Euclidean norm of the loss's gradient at the checkpoint.
     public var gradientNorm: Double
     /// "full" (every eigenvalue, dsyevd) or "lanczos".
     public var method: String
+    /// The smallest eigenvalues (or their Lanczos estimates), smallest first.
     public var smallest: [Double]
+    /// The largest eigenvalues (or their Lanczos estimates), largest first.
     public var largest: [Double]
+    /// The kind and index of the point, from the whole spectrum or, for Lanczos, from the extreme estimates only.
     public var classification: CriticalPointClassification
     /// Bin edges and counts of the full spectrum (empty for Lanczos).
     public var histogramEdges: [Double]
+    /// The number of eigenvalues in each histogram bin (empty for Lanczos).
     public var histogramCounts: [Int]
+    /// Whether the eigenvalues converged (always true for the full spectrum).
     public var converged: Bool
+    /// The analysis's wall-clock time, in seconds.
     public var seconds: Double
 
+    /// The report as a JSON object with snake_case keys (`saddle analyze --json`).
     public var json: JSONValue {
         .object([
             ("parameters", .number(Double(parameters))), ("examples", .number(Double(examples))), ("mode", .string(mode.rawValue)),
@@ -40,6 +52,7 @@ public struct CurvatureReport: Sendable {
         ])
     }
 
+    /// The report as readable lines, with a bar histogram of the full spectrum when there is one.
     public var text: String {
         var lines = [
             "\(parameters) parameters, \(examples) training examples, \(mode.rawValue) mode",

@@ -8,11 +8,14 @@ import SaddleTraining
 public struct InterpolationReport: Sendable {
     /// Where the line starts ("initialization (seed N)" or a checkpoint path) and ends.
     public var start: String
+    /// The checkpoint the line ends at (its path).
     public var end: String
     /// ||theta_end - theta_start||.
     public var distance: Double
+    /// The costs at each alpha, in the order the alphas were given.
     public var points: [InterpolationPoint]
 
+    /// The report as a JSON object with snake_case keys, null for costs not measured (`saddle interpolate --json`).
     public var json: JSONValue {
         func number(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
         return .object([

@@ -5,8 +5,11 @@ import SaddleTraining
 
 /// A configured run, ready to train: the data, the trainer, and the configuration.
 public struct Run {
+    /// The validated run file the run was built from.
     public var configuration: RunConfiguration
+    /// The loaded data: training and held-out examples.
     public var data: DataSplits
+    /// The trainer holding the model, loss, optimizer and training options.
     public var trainer: Trainer
 
     /// Loads the data and builds model, loss, optimizer and schedule from `configuration`

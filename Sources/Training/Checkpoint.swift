@@ -14,6 +14,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// Tensors do not fit the model.
     case model(file: String, ModelError)
 
+    /// The error as a sentence naming the file.
     public var description: String {
         switch self {
         case let .malformed(file, reason): "\(file): not a valid safetensors file: \(reason)"
@@ -45,6 +46,7 @@ public struct Checkpoint: Sendable {
     public var optimizerState: NamedTensors
     /// Completed epochs and optimizer steps.
     public var epoch: Int
+    /// Completed optimizer steps.
     public var step: Int
     /// The trainer's generator state after `epoch`.
     public var randomState: [UInt64]?
@@ -53,6 +55,7 @@ public struct Checkpoint: Sendable {
     /// Free-form string metadata (optimizer name, metrics, history).
     public var metadata: [String: String]
 
+    /// A checkpoint from its parts; everything but `tensors` defaults to empty or zero.
     public init(
         tensors: NamedTensors, optimizerState: NamedTensors = NamedTensors(), epoch: Int = 0, step: Int = 0,
         randomState: [UInt64]? = nil, configuration: String? = nil, metadata: [String: String] = [:]

@@ -5,9 +5,13 @@ import SaddleData
 public struct InterpolationPoint: Sendable, Equatable {
     /// The position: 0 is the start, 1 the end; outside [0, 1] extrapolates.
     public var alpha: Double
+    /// The mean loss on the training data at this point, in inference mode.
     public var trainingLoss: Double
+    /// The training accuracy at this point, or nil when the output is not classification.
     public var trainingAccuracy: Double?
+    /// The mean held-out loss at this point, or nil without held-out data.
     public var validationLoss: Double?
+    /// The held-out accuracy at this point, or nil without held-out data or classification output.
     public var validationAccuracy: Double?
 }
 

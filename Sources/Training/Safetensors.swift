@@ -7,9 +7,11 @@ import SaddleCore
 public enum Safetensors {
     /// A tensor as stored: its element type name and shape, converted to a Saddle tensor.
     public struct Entry: Sendable {
+        /// The tensor's name in the file.
         public var name: String
         /// The file's dtype name ("F32", "F64", "I64", ...).
         public var storedType: String
+        /// The data as a tensor: float32 for F32, F16 and BF16, float64 for every other type.
         public var tensor: Tensor
     }
 

@@ -5,7 +5,9 @@ import SaddleOptimizers
 
 /// Settings of a training run.
 public struct TrainingOptions: Sendable {
+    /// The epoch count `fit` trains up to, counting epochs completed before a resume.
     public var epochs: Int
+    /// Training examples per optimizer step (an epoch's last batch may be smaller).
     public var batchSize: Int
     /// Reshuffle the training set every epoch (from the trainer's seeded generator).
     public var shuffle = true
@@ -18,6 +20,7 @@ public struct TrainingOptions: Sendable {
     public var checkpointDirectory: URL?
     /// A JSON-lines file receiving one object of metrics per epoch.
     public var metricsFile: URL?
+    /// How progress is shown on standard error.
     public var progress: ProgressStyle = .automatic
     /// Batch size for evaluation passes.
     public var evaluationBatchSize = 1000
@@ -38,11 +41,15 @@ public struct TrainingOptions: Sendable {
 public struct EpochMetrics: Sendable, Equatable {
     /// 1-based epoch number.
     public var epoch: Int
+    /// The optimizer steps taken in this epoch.
     public var steps: Int
     /// Mean training loss over the epoch's batches (weighted by batch size), in training mode.
     public var trainingLoss: Double
+    /// The share of the epoch's examples the model classified correctly as it trained on them, or nil when not classifying.
     public var trainingAccuracy: Double?
+    /// The mean held-out loss after the epoch, in inference mode, or nil without held-out data.
     public var validationLoss: Double?
+    /// The held-out accuracy after the epoch, or nil without held-out data or classification output.
     public var validationAccuracy: Double?
     /// The learning rate of the epoch's last step.
     public var learningRate: Double
@@ -87,6 +94,7 @@ public struct EpochMetrics: Sendable, Equatable {
         trainingSeconds = fields["training_seconds"] ?? 0
     }
 
+    /// Metrics from their values; `trainingSeconds` starts at 0.
     public init(
         epoch: Int, steps: Int, trainingLoss: Double, trainingAccuracy: Double?, validationLoss: Double?,
         validationAccuracy: Double?, learningRate: Double, seconds: Double
@@ -100,6 +108,7 @@ private func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "
 
 /// Errors that stop training.
 public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    /// The options are out of range (epochs or batch size below 1).
     case invalidOptions(String)
     /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
     case nonFiniteLoss(epoch: Int, step: Int, loss: Double, lastCheckpoint: String?)
@@ -109,6 +118,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     /// no checkpoint of that epoch was written and the last good one (if any) is kept.
     case nonFiniteState(what: String, epoch: Int, lastCheckpoint: String?)
 
+    /// The error as a sentence, with advice when values became non-finite.
     public var description: String {
         switch self {
         case .invalidOptions(let reason): return "invalid training options: \(reason)"
@@ -140,16 +150,23 @@ public struct Trainer {
     public private(set) var parameters: NamedTensors
     /// Buffers (running statistics), committed after every step.
     public private(set) var buffers: NamedTensors
+    /// The loss minimized, of the model's output and the labels.
     public var loss: any Loss
+    /// The optimizer updating the parameters; its state goes into checkpoints.
     public var optimizer: any Optimizer
+    /// The settings: epochs, batch sizes, schedule, checkpoint and metrics files, progress.
     public var options: TrainingOptions
     /// The optimizer's learning rate before any schedule.
     public let baseLearningRate: Double
     /// Completed epochs and steps.
     public private(set) var epoch = 0
+    /// Optimizer steps completed, over all epochs.
     public private(set) var step = 0
+    /// The generator for shuffling and dropout masks, seeded from `options.seed` and saved in checkpoints.
     public private(set) var random: RandomGenerator
+    /// The metrics of every completed epoch, in order (restored on resume).
     public private(set) var history: [EpochMetrics] = []
+    /// The highest held-out accuracy of any epoch so far, or nil; best.safetensors holds that epoch when checkpoints are on.
     public private(set) var bestValidationAccuracy: Double?
     /// The last checkpoint written, if any: its weights and its held-out loss (or, without
     /// held-out data, its loss on the first training examples) were evaluated finite.
@@ -161,6 +178,8 @@ public struct Trainer {
     public var appliedTransforms: [String] = []
     private var stopRequested = false
 
+    /// A trainer at epoch 0 with `model`'s parameters and buffers; the optimizer's current learning
+    /// rate becomes the base rate, and the generator is seeded from `options.seed`.
     public init(model: any Layer, loss: any Loss, optimizer: any Optimizer, options: TrainingOptions) {
         architecture = model
         parameters = model.parameters

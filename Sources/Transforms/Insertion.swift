@@ -10,8 +10,11 @@ public struct ResidualInsertion: ModelTransform {
     /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
+    /// A residual insertion after the layer at `layer`.
     public init(layer: String) { self.layer = layer }
 
+    /// Inserts the residual block, its branch's last layer at zero; the report notes it starts as the identity.
+    /// - Throws: `TransformError` when the layer cannot give layers of its kind or no layer factory is given.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "layers of its kind for a residual branch")
         guard let factory = context.factory else {
@@ -36,8 +39,12 @@ public struct BatchNormInsertion: ModelTransform {
     /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
+    /// A BatchNorm insertion after the layer at `layer`.
     public init(layer: String) { self.layer = layer }
 
+    /// Inserts the BatchNorm right after the layer (before its activation), set from the probe's statistics.
+    /// - Throws: `TransformError` without a probe batch or layer factory, or when the layer's output is not
+    ///   `[batch, features]`.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         let (parent, index) = try LayerTree.position(of: layer, in: model)
         guard let probe = context.probe, let factory = context.factory else {

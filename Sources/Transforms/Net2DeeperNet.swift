@@ -16,12 +16,16 @@ public struct Net2DeeperNet: ModelTransform {
     /// Insert even after an activation that is not idempotent (the function then changes).
     public var force: Bool
 
+    /// A Net2DeeperNet after the layer at `layer`, with or without a BatchNorm, forced or not.
     public init(layer: String, batchNorm: Bool = false, force: Bool = false) {
         self.layer = layer
         self.batchNorm = batchNorm
         self.force = force
     }
 
+    /// Inserts the identity layer, the BatchNorm when asked, and the activation copy, in that order.
+    /// - Throws: `TransformError.notFunctionPreserving` after an activation that is not idempotent, unless
+    ///   `force`; `TransformError.missingInput` for a BatchNorm without a probe batch or layer factory.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "an identity-initialized layer")
         var inserted: [any Layer] = [try source.identityLayer()]
@@ -58,8 +62,11 @@ public struct RandomDeeper: ModelTransform {
     /// The path of the layer to grow after or widen ("0", "3.branch.1").
     public var layer: String
 
+    /// A random deepening after the layer at `layer`.
     public init(layer: String) { self.layer = layer }
 
+    /// Inserts a randomly initialized layer of the same kind, and the activation copy; the function changes.
+    /// - Throws: `TransformError` when the layer cannot give layers of its kind.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         let (source, parent, index, siblings) = try TransformSupport.insertionSite(of: layer, in: model, purpose: "a layer of its kind")
         var inserted: [any Layer] = [try source.randomLayer(using: &context.generator)]

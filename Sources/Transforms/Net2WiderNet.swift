@@ -29,6 +29,7 @@ public struct Net2WiderNet: ModelTransform {
     /// Spread of the replicas' unequal (zero-sum) shares of outgoing weights, relative to their standard deviation.
     public var split: Double
 
+    /// A widening of the layer at `layer` to `units`; `noise` and `split` default to 0 (no symmetry breaking).
     public init(layer: String, units: Int, noise: Double = 0, split: Double = 0) {
         self.layer = layer
         self.units = units
@@ -36,6 +37,10 @@ public struct Net2WiderNet: ModelTransform {
         self.split = split
     }
 
+    /// Widens by replication (with `noise`), maps the per-feature layers after it, and divides the next
+    /// reader's incoming weights among the replicas (shared unequally by `split`).
+    /// - Throws: `TransformError` when the layer cannot widen, `units` is not larger, or no successor can
+    ///   widen its inputs.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         try Widening.apply(layer: layer, units: units, split: split, to: model, context: &context) { target, current, generator in
             let mapping = Widening.randomMapping(from: current, to: units, using: &generator)
@@ -54,11 +59,15 @@ public struct RandomPadWidening: ModelTransform {
     /// The width after the transform; larger than the current one.
     public var units: Int
 
+    /// A random-pad widening of the layer at `layer` to `units`.
     public init(layer: String, units: Int) {
         self.layer = layer
         self.units = units
     }
 
+    /// Widens with fresh random units and gives the next reader freshly drawn weights for them.
+    /// - Throws: `TransformError` when the layer cannot widen, `units` is not larger, or no successor can
+    ///   widen its inputs.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
         try Widening.apply(layer: layer, units: units, split: 0, to: model, context: &context) { target, current, generator in
             .pad(units - current, try target.paddingOutputs(by: units - current, using: &generator))

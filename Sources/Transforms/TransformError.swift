@@ -15,6 +15,7 @@ public enum TransformError: Error, Equatable, CustomStringConvertible {
     /// A probe batch or layer factory is needed.
     case missingInput(transform: String, reason: String)
 
+    /// A sentence naming the layer path (or the transform) and why the transform does not apply.
     public var description: String {
         switch self {
         case let .unknownLayer(path, available):

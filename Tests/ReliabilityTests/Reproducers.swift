@@ -264,3 +264,20 @@ struct FuzzFindingTests {
         expectRefusal(try saddle(["eval", checkpoint.path, "--config", other.path]), mentions: [other.path, "loss"])
     }
 }
+
+@Suite("Saddle's own files")
+struct ResourceTests {
+    @Test("a saddle binary copied without its resource bundle says what is missing instead of trapping")
+    func copiedBinaryWithoutResources() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let copy = dir.file("saddle")
+        try FileManager.default.copyItem(at: saddleUnderTest, to: copy)
+        let run = try writeRun(in: dir.url)
+        let result = try SaddleCommandLine.run(["validate", run.path], executable: copy)
+        expectRefusal(result, mentions: [run.path, "digits.csv.gz", "SaddleData", dir.url.path])
+        // Beside the build's resource bundle the same binary works.
+        expectSuccess(try saddle(["validate", run.path]))
+    }
+}
+

@@ -6,11 +6,14 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     public var maxRelativeError: Double
     /// The flat index where it occurred, and the two values there.
     public var worstIndex: Int
+    /// The analytic derivative at `worstIndex`.
     public var analytic: Double
+    /// The finite-difference derivative at `worstIndex`.
     public var numeric: Double
     /// Whether `maxRelativeError` is within the tolerance.
     public var passed: Bool
 
+    /// One line: the name, the largest relative error, its index, both values there, and FAILED when the check failed.
     public var description: String {
         "\(name): max relative error \(maxRelativeError) at \(worstIndex) (analytic \(analytic), numeric \(numeric))\(passed ? "" : " FAILED")"
     }
@@ -29,6 +32,7 @@ public struct GradientCheck: Sendable {
     /// The largest acceptable relative error.
     public var tolerance: Double
 
+    /// A checker with finite-difference step `step` and relative-error tolerance `tolerance`.
     public init(step: Double = 1e-4, tolerance: Double = 1e-6) {
         self.step = step
         self.tolerance = tolerance

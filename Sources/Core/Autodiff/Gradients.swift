@@ -13,6 +13,7 @@ public enum AutodiffError: Error, Equatable, CustomStringConvertible {
     /// Forward-mode tangents were asked through an operation without a forward-mode rule.
     case noForwardRule(op: String)
 
+    /// A sentence naming the operation (or value) and what went wrong.
     public var description: String {
         switch self {
         case let .notRecorded(what):

@@ -15,12 +15,17 @@ public enum CriticalPointKind: String, Sendable, Codable {
 
 /// The classification of a point from its gradient norm and Hessian eigenvalues.
 public struct CriticalPointClassification: Sendable {
+    /// What the point is.
     public var kind: CriticalPointKind
     /// The share of negative eigenvalues (Dauphin et al. 2014).
     public var index: Double
+    /// The number of eigenvalues below -`zeroThreshold`.
     public var negative: Int
+    /// The number of eigenvalues with |lambda| at or below `zeroThreshold`.
     public var zero: Int
+    /// The number of eigenvalues above `zeroThreshold`.
     public var positive: Int
+    /// The gradient norm the point was classified with.
     public var gradientNorm: Double
     /// The largest |eigenvalue|: the scale tolerances are relative to.
     public var spectralScale: Double
@@ -43,9 +48,12 @@ public struct CriticalPointClassification: Sendable {
 /// above the level the gradient can explain: the threshold is raised to |gradient| when that is
 /// larger, since a step of unit length already changes the gradient by that much.
 public struct CriticalPointClassifier: Sendable {
+    /// Eigenvalues with |lambda| at or below this times the spectral scale count as zero.
     public var relativeEigenvalueTolerance: Double
+    /// The point is critical when |gradient| is at or below this times max(1, scale).
     public var relativeGradientTolerance: Double
 
+    /// A classifier with the given relative tolerances.
     public init(relativeEigenvalueTolerance: Double = 1e-8, relativeGradientTolerance: Double = 1e-6) {
         self.relativeEigenvalueTolerance = relativeEigenvalueTolerance
         self.relativeGradientTolerance = relativeGradientTolerance

@@ -4,6 +4,7 @@
 /// solves to theta(t) = theta0 - Q diag((1 - e^(-lambda t)) / lambda) Q^T g. Directions of
 /// negative curvature grow like e^(|lambda| t): gradient descent flees saddles.
 public struct GradientFlow: Sendable {
+    /// The Hessian's eigenvalues lambda, ascending.
     public let eigenvalues: [Double]
     /// Q^T g, the gradient in the eigenbasis.
     let projectedGradient: [Double]

@@ -6,6 +6,7 @@ public struct LanczosResult: Sendable {
     public var smallest: [Double]
     /// Residual bounds |beta_m s_mi| of those estimates (an eigenvalue lies within its residual).
     public var largestResiduals: [Double]
+    /// Residual bounds of the smallest estimates, in the same order.
     public var smallestResiduals: [Double]
     /// Lanczos steps taken (operator products).
     public var steps: Int
@@ -156,10 +157,13 @@ public enum SpectralEstimates {
 
 /// An estimated eigenvalue density.
 public struct SpectralDensity: Sendable {
+    /// The eigenvalues the density is evaluated at, ascending: the nodes' range widened by 3 sigma on each side.
     public var grid: [Double]
+    /// The Gaussian-smoothed density at each grid point.
     public var density: [Double]
     /// Quadrature nodes and weights (weights sum to about 1).
     public var nodes: [Double]
+    /// The weight of each node: the squared first component of its Ritz vector, divided by the probe count.
     public var weights: [Double]
     /// Lanczos steps of each probe (fewer than asked means the Krylov space was exhausted).
     public var steps: [Int]

@@ -8,6 +8,7 @@ public enum BLASError: Error, Equatable, CustomStringConvertible {
     /// The library lacks a function Saddle needs.
     case symbolMissing(library: String, reason: String)
 
+    /// A sentence saying why OpenBLAS is unusable; for a missing library, how to install one or point to it.
     public var description: String {
         switch self {
         case let .libraryMissing(tried, reason):

@@ -24,6 +24,7 @@ public struct ForwardContext: Sendable {
     public var statisticsMomentum: Double?
     private var scope: [String] = []
 
+    /// A context for a pass in `mode` drawing from `random`, with no buffer updates yet.
     public init(mode: ForwardMode, random: RandomGenerator = RandomGenerator(seed: 0)) {
         self.mode = mode
         self.random = random
@@ -70,8 +71,11 @@ public protocol Layer: Sendable {
 }
 
 extension Layer {
+    /// No parameters: the default for layers without trainable tensors.
     public var parameters: NamedTensors { NamedTensors() }
+    /// No buffers: the default for layers without non-trainable state.
     public var buffers: NamedTensors { NamedTensors() }
+    /// The layer unchanged, ignoring `tensors`: the default for layers without tensors.
     public func replacing(_ tensors: NamedTensors) throws -> Self { self }
 
     /// Applies the layer in inference mode, discarding buffer updates.
@@ -100,6 +104,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     /// A layer's configuration is invalid.
     case invalidConfiguration(layer: String, reason: String)
 
+    /// A sentence naming the tensor path (or the layer) and what is wrong.
     public var description: String {
         switch self {
         case let .shapeMismatch(path, expected, actual):

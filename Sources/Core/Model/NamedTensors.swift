@@ -4,12 +4,16 @@
 /// insertion order and is what files and flattened vectors follow. It is also a vector space
 /// (for optimizers and curvature code): entries combine path by path.
 public struct NamedTensors: Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    /// An entry: its path and its tensor.
     public typealias Element = (path: String, tensor: Tensor)
 
+    /// The paths, in insertion order.
     public private(set) var paths: [String] = []
+    /// The tensors, in the order of `paths`.
     public private(set) var tensors: [Tensor] = []
     private var positions: [String: Int] = [:]
 
+    /// An empty collection.
     public init() {}
 
     /// Entries in the order written: `["weight": w, "bias": b]`.
@@ -22,7 +26,9 @@ public struct NamedTensors: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         for (path, tensor) in pairs { self[path] = tensor }
     }
 
+    /// The number of entries.
     public var count: Int { paths.count }
+    /// Whether there are no entries.
     public var isEmpty: Bool { paths.isEmpty }
 
     /// The tensor at `path`, or nil. Setting nil removes the entry; setting a new path appends.
@@ -48,6 +54,7 @@ public struct NamedTensors: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     /// Whether an entry exists at `path`.
     public func contains(_ path: String) -> Bool { positions[path] != nil }
 
+    /// Iterates the entries as (path, tensor) pairs in insertion order.
     public func makeIterator() -> AnyIterator<Element> {
         var i = 0
         return AnyIterator {

@@ -7,6 +7,7 @@ public struct ObjectiveOutput {
     /// The model's output, when the objective has one (for accuracy).
     public var prediction: Tensor?
 
+    /// An output with `loss` and, when there are any, the layer state and prediction that came with it.
     public init(loss: Tensor, state: NamedTensors = NamedTensors(), prediction: Tensor? = nil) {
         self.loss = loss
         self.state = state
@@ -36,14 +37,19 @@ public protocol Objective: Sendable {
 }
 
 extension Objective {
+    /// The objective unchanged, ignoring `dtype` (the default).
     public func converted(to dtype: DType) throws -> Self { self }
 }
 
 /// Value and gradient at one point.
 public struct ObjectiveGradient {
+    /// The loss value.
     public var value: Double
+    /// The gradient, under the parameters' paths.
     public var gradient: NamedTensors
+    /// New buffer values the evaluation produced, to commit if this point is accepted.
     public var state: NamedTensors
+    /// The model's output (detached), when the objective has one.
     public var prediction: Tensor?
 }
 
@@ -93,15 +99,21 @@ extension Objective {
 /// The loss of a model on one batch: `loss(model(input), target)` as a function of the model's
 /// parameters, in the given mode.
 public struct SupervisedObjective: Objective {
+    /// The model whose parameters the objective is a function of.
     public var model: any Layer
+    /// The loss comparing the model's output with `target`.
     public var lossFunction: any Loss
+    /// The batch's inputs.
     public var input: Tensor
+    /// The batch's targets.
     public var target: Tensor
+    /// The forward mode every evaluation runs in.
     public var mode: ForwardMode
     /// The generator each evaluation starts from, so repeated evaluations (line searches)
     /// see the same dropout masks.
     public var random: RandomGenerator
 
+    /// The objective `loss(model(input), target)`, evaluated in `mode` starting from `random`.
     public init(
         model: any Layer, loss: any Loss, input: Tensor, target: Tensor, mode: ForwardMode = .training,
         random: RandomGenerator = RandomGenerator(seed: 0)
@@ -114,6 +126,7 @@ public struct SupervisedObjective: Objective {
         self.random = random
     }
 
+    /// The model's own parameters.
     public var parameters: NamedTensors { model.parameters }
 
     /// A copy whose model tensors, input and target are in `dtype`.
@@ -125,6 +138,8 @@ public struct SupervisedObjective: Objective {
         return copy
     }
 
+    /// Runs the model with `parameters` on `input` and applies the loss against `target`; the buffer
+    /// updates and the prediction come with it.
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
         let evaluated = try model.replacing(parameters)
         var context = ForwardContext(mode: mode, random: random)

@@ -11,6 +11,7 @@ public struct StepReport: Sendable {
     /// What the optimizer noticed (an indefinite Hessian, the damping it chose, ...).
     public var message: String?
 
+    /// A report; optimizers fill in what they know.
     public init(loss: Double, state: NamedTensors, gradientNorm: Double? = nil, prediction: Tensor? = nil, message: String? = nil) {
         self.loss = loss
         self.state = state
@@ -133,6 +134,8 @@ public protocol GradientOptimizer: Optimizer {
 }
 
 extension GradientOptimizer {
+    /// Evaluates the gradient, clips its norm when `maxGradientNorm` is set, then calls `update`; the report
+    /// holds the norm before clipping.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
         let evaluation = try objective.valueAndGradient(at: parameters)
         var gradient = evaluation.gradient
@@ -154,6 +157,7 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible {
     /// An entry of optimizer state does not fit its parameter or the optimizer.
     case invalidState(path: String, reason: String)
 
+    /// A sentence naming the optimizer (or the state path) and the problem.
     public var description: String {
         switch self {
         case let .invalidHyperparameter(optimizer, name, reason): "\(optimizer): \(name) \(reason)"

@@ -38,6 +38,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
         (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
     }
 
+    /// The next 64 random bits (xoshiro256**).
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17

@@ -13,6 +13,7 @@ public enum DType: String, Sendable, Hashable, CaseIterable, Codable, CustomStri
         }
     }
 
+    /// The raw name: "float32" or "float64".
     public var description: String { rawValue }
 }
 
@@ -23,9 +24,11 @@ public protocol TensorScalar: BinaryFloatingPoint, Sendable {
 }
 
 extension Float: TensorScalar {
+    /// The run-time tag of `Float`: `.float32`.
     public static var dtype: DType { .float32 }
 }
 
 extension Double: TensorScalar {
+    /// The run-time tag of `Double`: `.float64`.
     public static var dtype: DType { .float64 }
 }

@@ -5,6 +5,7 @@ internal import CSaddleCore
 /// Tensor-tensor operators throw `TensorError` naming the operation and both shapes when the
 /// shapes do not broadcast or the dtypes differ; operators with a `Double` operand cannot fail.
 extension Tensor {
+    /// The element-wise sum, with broadcasting.
     public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         let (a, b) = (lhs.shape, rhs.shape)
         return record(
@@ -16,6 +17,7 @@ extension Tensor {
         }
     }
 
+    /// The element-wise difference, with broadcasting.
     public static func - (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         let (a, b) = (lhs.shape, rhs.shape)
         return record(
@@ -27,6 +29,7 @@ extension Tensor {
         }
     }
 
+    /// The element-wise product, with broadcasting.
     public static func * (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         record(
             "multiply", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_MUL, rhs, name: "multiply"),
@@ -38,6 +41,7 @@ extension Tensor {
         }
     }
 
+    /// The element-wise quotient, with broadcasting.
     public static func / (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         record(
             "divide", inputs: [lhs, rhs], output: try lhs.rawBinary(SADDLE_DIV, rhs, name: "divide"),
@@ -49,6 +53,7 @@ extension Tensor {
         }
     }
 
+    /// The element-wise negation.
     public static prefix func - (operand: Tensor) -> Tensor {
         record(
             "negate", inputs: [operand], output: operand.rawUnary(SADDLE_NEG),
@@ -68,12 +73,19 @@ extension Tensor {
         }
     }
 
+    /// `lhs + rhs` element-wise for a scalar right operand.
     public static func + (lhs: Tensor, rhs: Double) -> Tensor { lhs.affine(scale: 1, shift: rhs) }
+    /// `lhs + rhs` element-wise for a scalar left operand.
     public static func + (lhs: Double, rhs: Tensor) -> Tensor { rhs.affine(scale: 1, shift: lhs) }
+    /// `lhs - rhs` element-wise for a scalar right operand.
     public static func - (lhs: Tensor, rhs: Double) -> Tensor { lhs.affine(scale: 1, shift: -rhs) }
+    /// `lhs - rhs` element-wise for a scalar left operand.
     public static func - (lhs: Double, rhs: Tensor) -> Tensor { rhs.affine(scale: -1, shift: lhs) }
+    /// `lhs * rhs` element-wise for a scalar right operand.
     public static func * (lhs: Tensor, rhs: Double) -> Tensor { lhs.affine(scale: rhs, shift: 0) }
+    /// `lhs * rhs` element-wise for a scalar left operand.
     public static func * (lhs: Double, rhs: Tensor) -> Tensor { rhs.affine(scale: lhs, shift: 0) }
+    /// `lhs / rhs` element-wise for a scalar divisor (a multiplication by 1 / rhs).
     public static func / (lhs: Tensor, rhs: Double) -> Tensor { lhs.affine(scale: 1 / rhs, shift: 0) }
 
     /// `lhs / rhs` element-wise for a scalar numerator.

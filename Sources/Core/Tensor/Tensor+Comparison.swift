@@ -15,18 +15,30 @@ extension Tensor {
         return Tensor.recordNondifferentiable(name, inputs: [self], output: mask)
     }
 
+    /// The mask of `lhs > rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .> (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_GT, "greater", rhs) }
+    /// The mask of `lhs >= rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .>= (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_GE, "greaterOrEqual", rhs) }
+    /// The mask of `lhs < rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .< (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_LT, "less", rhs) }
+    /// The mask of `lhs <= rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .<= (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_LE, "lessOrEqual", rhs) }
+    /// The mask of `lhs == rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .== (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_EQ, "equal", rhs) }
+    /// The mask of `lhs != rhs` element-wise, with broadcasting: 1 where it holds, 0 elsewhere.
     public static func .!= (lhs: Tensor, rhs: Tensor) throws -> Tensor { try lhs.compared(SADDLE_NE, "notEqual", rhs) }
 
+    /// The mask of `lhs > rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .> (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_GT, "greater", rhs) }
+    /// The mask of `lhs >= rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .>= (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_GE, "greaterOrEqual", rhs) }
+    /// The mask of `lhs < rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .< (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_LT, "less", rhs) }
+    /// The mask of `lhs <= rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .<= (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_LE, "lessOrEqual", rhs) }
+    /// The mask of `lhs == rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .== (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_EQ, "equal", rhs) }
+    /// The mask of `lhs != rhs` element-wise, for a scalar right operand: 1 where it holds, 0 elsewhere.
     public static func .!= (lhs: Tensor, rhs: Double) -> Tensor { lhs.compared(SADDLE_NE, "notEqual", rhs) }
 
     /// Elements of `self` where `mask` is nonzero and of `other` elsewhere (broadcasting all

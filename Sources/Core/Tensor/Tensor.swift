@@ -162,6 +162,7 @@ extension Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// One line: the dtype, the shape and the first eight elements.
     public var description: String {
         let preview = doubles.prefix(8).map { "\($0)" }.joined(separator: ", ")
         let more = count > 8 ? ", ..." : ""

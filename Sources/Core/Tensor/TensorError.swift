@@ -9,6 +9,7 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
     /// A BLAS or LAPACK routine reported failure.
     case linearAlgebra(routine: String, info: Int32, reason: String)
 
+    /// A sentence naming the operation (or routine) and what went wrong.
     public var description: String {
         switch self {
         case let .shapeMismatch(op, shapes, reason):

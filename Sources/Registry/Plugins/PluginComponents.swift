@@ -83,12 +83,15 @@ public struct PluginActivation: Layer, ConfigurableLayer {
         hyperparameters = hyperparameterValues(arguments)
     }
 
+    /// The activation's registered name (`vendor.name`).
     public var name: String { kernels.name }
 
+    /// Applies the plugin's forward kernel element by element; the backward pass uses its derivative kernels.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         try kernels.apply(input, hyperparameters)
     }
 
+    /// Writes `{"layer": name}` followed by the validated hyperparameters.
     public func layerConfiguration() -> JSONValue { .object([("layer", .string(name))] + arguments) }
 }
 
@@ -250,8 +253,11 @@ public struct PluginLayer: Layer, ConfigurableLayer {
     let kernels: LayerKernels
     /// The validated hyperparameters, in declared order.
     public let arguments: [(String, JSONValue)]
+    /// The number of input features (`in`).
     public let inputFeatures: Int
+    /// The number of output features (`out`), as the plugin's shape function gave it.
     public let outputFeatures: Int
+    /// The plugin's weights, in the order of its weight names.
     public private(set) var weights: [Tensor]
     /// `arguments` as the numbers the kernels take.
     let hyperparameters: [Double]
@@ -303,8 +309,11 @@ public struct PluginLayer: Layer, ConfigurableLayer {
         self.weights = weights
     }
 
+    /// The layer's registered name (`vendor.name`).
     public var name: String { kernels.name }
 
+    /// Runs the plugin's forward kernel on `[batch, inputFeatures]`; the backward pass uses its backward kernel.
+    /// - Throws: `TensorError` when the input's shape or dtype does not fit, `PluginError` when the kernel is missing or fails.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard input.rank == 2, input.shape[1] == inputFeatures else {
             throw TensorError.shapeMismatch(op: name, shapes: [input.shape], reason: "input must be [batch, \(inputFeatures)]")
@@ -315,14 +324,17 @@ public struct PluginLayer: Layer, ConfigurableLayer {
         return try kernels.apply(input, weights, outputFeatures: outputFeatures, hyper: hyperparameters)
     }
 
+    /// The weights under the plugin's weight names.
     public var parameters: NamedTensors { NamedTensors(zip(kernels.weightNames, weights)) }
 
+    /// A copy with the weights named in `tensors` replaced; the others are kept.
     public func replacing(_ tensors: NamedTensors) throws -> PluginLayer {
         var copy = self
         copy.weights = try zip(kernels.weightNames, weights).map { try replacement(for: $1, at: $0, in: tensors) }
         return copy
     }
 
+    /// Writes `{"layer": name}` followed by the validated hyperparameters.
     public func layerConfiguration() -> JSONValue { .object([("layer", .string(name))] + arguments) }
 }
 
@@ -349,8 +361,11 @@ final class OptimizerKernel: Sendable {
 public struct PluginOptimizer: GradientOptimizer {
     let kernel: OptimizerKernel
     let hyperparameters: [Double]
+    /// The step size passed to the update kernel; the `learning_rate` argument, or 0 without one.
     public var learningRate: Double
+    /// The largest global gradient norm let through (`max_gradient_norm`), or nil for no clipping.
     public var maxGradientNorm: Double?
+    /// The plugin's buffers and step counts, under `<path>.<name>` and `<path>.step`.
     public var state = NamedTensors()
     /// The plugin's named buffers, shaped like their parameter, and the `step` count.
     public var stateSlots: [OptimizerSlot]? {
@@ -364,6 +379,10 @@ public struct PluginOptimizer: GradientOptimizer {
         if case .number(let norm)? = arguments.first(where: { $0.0 == "max_gradient_norm" })?.1 { maxGradientNorm = norm }
     }
 
+    /// Runs the plugin's update kernel on each parameter in place, creating its zeroed buffers
+    /// on first use and counting its steps.
+    /// - Throws: `TensorError` when the layouts differ, `OptimizerError.invalidState` for a buffer or
+    ///   step count of the wrong shape or dtype, and `PluginError` when the kernel is missing or fails.
     public mutating func update(_ parameters: inout NamedTensors, gradient: NamedTensors) throws {
         try parameters.checkSameLayout(as: gradient, op: kernel.name)
         for k in 0..<parameters.count {
@@ -414,6 +433,8 @@ public struct PluginOptimizer: GradientOptimizer {
 /// ABI does not say whether phi(phi(v)) = phi(v), so Net2DeeperNet treats them as not
 /// idempotent (it refuses to deepen after one unless forced).
 extension PluginActivation: FeatureMapping, IdempotenceReporting {
+    /// The activation itself: it acts element by element, so replicated features need nothing.
     public func mappingFeatures(_ mapping: [Int], using generator: inout RandomGenerator) throws -> PluginActivation { self }
+    /// Always false: the plugin ABI does not say whether the activation is idempotent.
     public var isIdempotent: Bool { false }
 }

@@ -6,20 +6,34 @@ import Synchronization
 
 /// Errors loading and using plugins. Each names the file or component concerned.
 public enum PluginError: Error, Equatable, CustomStringConvertible {
+    /// The file does not exist.
     case fileMissing(path: String)
+    /// The file cannot be read (or copied into memory).
     case unreadable(path: String, reason: String)
+    /// The dynamic loader refused the file.
     case notALibrary(path: String, reason: String)
+    /// The library does not export Saddle's plugin entry point.
     case noEntryPoint(path: String)
+    /// The plugin was built for a plugin ABI this Saddle does not speak.
     case abiMismatch(path: String, plugin: String, host: String)
+    /// The file's SHA-256 differs from the pinned one.
     case checksumMismatch(path: String, expected: String, actual: String)
+    /// The plugin's entry point failed, or never declared the plugin.
     case initializationFailed(path: String, message: String)
+    /// A descriptor is smaller than this ABI's struct requires.
     case structTooSmall(what: String, size: Int, required: Int)
+    /// A kernel's signature is not one the host can call.
     case unsupportedSignature(component: String, slot: String, reason: String)
+    /// A component descriptor is malformed.
     case invalidDescriptor(component: String, reason: String)
+    /// A component has no kernel for the dtype asked for.
     case missingKernel(component: String, slot: String, dtype: DType)
+    /// A kernel or shape function reported a failure.
     case kernelFailed(component: String, slot: String, message: String)
+    /// Registering the plugin's components failed; the reason names the component.
     case registration(path: String, reason: String)
 
+    /// The problem as a sentence naming the file or component.
     public var description: String {
         switch self {
         case .fileMissing(let path): return "plugin \(path) does not exist"
@@ -44,12 +58,19 @@ public enum PluginError: Error, Equatable, CustomStringConvertible {
 
 /// A plugin file loaded into the process: what it declared and the components it offers.
 public struct LoadedPlugin: Sendable {
+    /// The absolute path the plugin was first loaded from.
     public let path: String
+    /// The SHA-256 of the loaded bytes, in lowercase hexadecimal.
     public let sha256: String
+    /// The plugin's declared name (the namespace of its components).
     public let name: String
+    /// The plugin's declared version ("unversioned" when it gave none).
     public let version: String
+    /// The plugin's one-line description.
     public let summary: String
+    /// The plugin ABI it was built for, as "major.minor".
     public let abiVersion: String
+    /// The components it offers, not yet registered anywhere.
     public let entries: [ComponentEntry]
 }
 
