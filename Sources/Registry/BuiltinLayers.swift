@@ -106,17 +106,17 @@ func builtinLayerEntries() -> [ComponentEntry] {
             parameters: [ParameterSpec("layers", .layers, "the branch f")],
             factory: .layer { args, context in
                 let input = context.inputShape
-                let layers = try context.buildLayers(args["layers"] ?? .array([]), at: args.path(of: "layers"))
+                let branch = try context.buildSequence(args["layers"] ?? .array([]), at: args.path(of: "layers"))
                 guard context.inputShape == input else {
                     throw ConfigurationError(
                         args.path(of: "layers"), "the residual branch maps \(shapeText(input)) to \(shapeText(context.inputShape)); it must keep the shape")
                 }
-                return Residual(Sequential(layers))
+                return Residual(branch)
             }),
         ComponentEntry(
-            kind: .layer, name: "sequential", summary: "the listed layers one after another",
+            kind: .layer, name: "sequential", summary: "the listed layers one after another (numbered, or named by their \"name\" keys)",
             parameters: [ParameterSpec("layers", .layers, "the layers")],
-            factory: .layer { args, context in Sequential(try context.buildLayers(args["layers"] ?? .array([]), at: args.path(of: "layers"))) }),
+            factory: .layer { args, context in try context.buildSequence(args["layers"] ?? .array([]), at: args.path(of: "layers")) }),
         ComponentEntry(kind: .activation, name: "relu", summary: "max(x, 0)", factory: .layer { _, _ in ReLU() }),
         ComponentEntry(
             kind: .activation, name: "leaky_relu", summary: "x for x > 0, slope * x otherwise",
@@ -140,10 +140,20 @@ extension Layer {
     /// - Throws: `ConfigurationError` when a layer inside cannot describe itself.
     public var configuration: JSONValue {
         get throws {
-            if let sequential = self as? Sequential { return .array(try sequential.layers.map(layerConfigurationOf)) }
+            if let sequential = self as? Sequential { return try listConfiguration(of: sequential) }
             return try layerConfigurationOf(self)
         }
     }
+}
+
+/// The list of a sequence's layer configurations, each with its `"name"` when the sequence
+/// names its children.
+func listConfiguration(of sequential: Sequential) throws -> JSONValue {
+    .array(try sequential.layers.enumerated().map { index, layer in
+        let configuration = try layerConfigurationOf(layer)
+        guard sequential.names != nil, case .object(let members) = configuration else { return configuration }
+        return .object([("name", .string(sequential.name(at: index)))] + members)
+    })
 }
 
 func layerConfigurationOf(_ layer: any Layer) throws -> JSONValue {
@@ -214,8 +224,7 @@ extension Residual: ConfigurableLayer {
     /// Writes a `residual` configuration listing the branch's layers (a `Sequential` branch unwrapped).
     /// - Throws: `ConfigurationError` when a layer of the branch has no registered configuration.
     public func layerConfiguration() throws -> JSONValue {
-        let inner: [any Layer] = (branch as? Sequential)?.layers ?? [branch]
-        return object("residual", [("layers", .array(try inner.map(layerConfigurationOf)))])
+        return object("residual", [("layers", try listConfiguration(of: branch as? Sequential ?? Sequential([branch])))])
     }
 }
 
@@ -223,7 +232,7 @@ extension Sequential: ConfigurableLayer {
     /// Writes a `sequential` configuration listing each layer's configuration.
     /// - Throws: `ConfigurationError` when a layer inside has no registered configuration.
     public func layerConfiguration() throws -> JSONValue {
-        object("sequential", [("layers", .array(try layers.map(layerConfigurationOf)))])
+        object("sequential", [("layers", try listConfiguration(of: self))])
     }
 }
 

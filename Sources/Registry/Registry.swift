@@ -1,4 +1,5 @@
 import SaddleCore
+import SaddleLayers
 import SaddleData
 import SaddleOptimizers
 
@@ -58,10 +59,36 @@ public struct LayerBuildContext {
     /// `inputShape` at the last one's output shape.
     /// - Throws: `ConfigurationError` naming the path of the first bad layer.
     public mutating func buildLayers(_ value: JSONValue, at path: JSONPath) throws -> [any Layer] {
+        try buildSequence(value, at: path).layers
+    }
+
+    /// Builds a list of layers as a `Sequential`: numbered children, or named ones when the
+    /// list's layers carry `"name"` keys (all of them or none; unique, without dots).
+    /// - Throws: `ConfigurationError` naming the path of the first bad layer or name.
+    public mutating func buildSequence(_ value: JSONValue, at path: JSONPath) throws -> Sequential {
         guard case .array(let items) = value else {
             throw ConfigurationError(path, "expected a list of layers, got \(value.typeName)")
         }
-        return try items.enumerated().map { index, item in try registry.buildLayer(item, at: path.appending(index), context: &self) }
+        var layers: [any Layer] = []
+        var names: [String] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = path.appending(index)
+            var configuration = item
+            if case .object(let members) = item, let given = item["name"] {
+                guard case .string(let name) = given, !name.isEmpty, !name.contains("."), !names.contains(name) else {
+                    throw ConfigurationError(
+                        itemPath.appending("name"), "expected a name without dots that no other layer of the list has, got \(given.description.prefix(40))")
+                }
+                names.append(name)
+                configuration = .object(members.filter { $0.0 != "name" })
+            }
+            guard names.isEmpty || names.count == index + 1 else {
+                throw ConfigurationError(itemPath.appending("name"), "name every layer of this list or none (layer \(index) has \(names.count == index ? "none" : "one"))")
+            }
+            layers.append(try registry.buildLayer(configuration, at: itemPath, context: &self))
+        }
+        guard names.isEmpty else { return try Sequential(named: Array(zip(names, layers))) }
+        return Sequential(layers)
     }
 }
 

@@ -297,7 +297,7 @@ public struct RunConfiguration: Sendable {
                 dtype: dtype, batchSize: train.int("batch_size"), evaluationBatchSize: train.int("evaluation_batch_size"), limitBytes: memoryLimitBytes)
             var context = LayerBuildContext(
                 registry: registry, generator: RandomGenerator(seed: seed), inputShape: try inputShape ?? exampleShape(), memory: memory)
-            return Sequential(try context.buildLayers(model, at: JSONPath().appending("model")))
+            return try context.buildSequence(model, at: JSONPath().appending("model"))
         }
     }
 

@@ -66,6 +66,13 @@ public enum ConfigurationSchema {
 
     static func componentSchema(_ entry: ComponentEntry, nameKey: String) -> JSONValue {
         var properties: [(String, JSONValue)] = [(nameKey, .object([("const", .string(entry.name))]))]
+        if nameKey == "layer" {
+            // A layer in a list may carry the name its tensors appear under (`head.weight`).
+            properties.append(("name", .object([
+                ("type", .string("string")), ("pattern", .string("^[^.]+$")),
+                ("description", .string("the layer's name in its list: its tensors' path component instead of its index (all layers of a list or none)")),
+            ])))
+        }
         properties += entry.parameters.map { ($0.name, parameterSchema($0)) }
         let required = [nameKey] + entry.parameters.filter(\.isRequired).map(\.name)
         return .object([

@@ -56,7 +56,7 @@ struct LayerTree {
                 path: path, layer: "\(type(of: target))",
                 reason: "is not an element of a sequence of layers, so nothing can be inserted after it or widened beside it; name a layer inside it, such as \(path).0")
         }
-        guard let index = Int(last), String(index) == last, index >= 0, index < sequence.children.count else {
+        guard let index = sequence.children.firstIndex(where: { $0.name == last }) else {
             throw TransformError.unknownLayer(path: path, available: paths(in: model))
         }
         return (parent, index)
@@ -76,10 +76,21 @@ enum TransformSupport {
     static func inserting(_ layers: [any Layer], into parent: String, at index: Int, in model: any Layer) throws -> (any Layer, TransformReport) {
         let oldPaths = model.tensors.paths
         let prefix = parent.isEmpty ? "" : parent + "."
+        var before: [String] = []
+        var names: [String] = []
+        var after: [String] = []
         let updated = try LayerTree.editing(parent, in: model) { container in
-            var children = container.children.map(\.layer)
-            children.insert(contentsOf: layers, at: index)
-            return try container.replacingChildren(children)
+            before = container.children.map(\.name)
+            let (inserted, given) = try container.insertingChildren(layers, at: index)
+            names = given
+            after = inserted.children.map(\.name)
+            return inserted
+        }
+        // Each surviving child moves from its old path component to its new one (numbered
+        // children shift; named ones stay where they were).
+        var moved: [String: String] = [:]
+        for (position, name) in before.enumerated() {
+            moved[name] = after[position < index ? position : position + layers.count]
         }
         var map: [(old: String, new: String)] = []
         for path in oldPaths {
@@ -87,17 +98,16 @@ enum TransformSupport {
                 map.append((path, path))
                 continue
             }
-            let rest = path.dropFirst(prefix.count)
-            let parts = rest.split(separator: ".", maxSplits: 1).map(String.init)
-            if let position = Int(parts[0]), position >= index, parts.count == 2 {
-                map.append((path, "\(prefix)\(position + layers.count).\(parts[1])"))
+            let parts = path.dropFirst(prefix.count).split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 2, let target = moved[parts[0]] {
+                map.append((path, "\(prefix)\(target).\(parts[1])"))
             } else {
                 map.append((path, path))
             }
         }
         var added: [String] = []
-        for (offset, layer) in layers.enumerated() {
-            added += LayerTree.tensorPaths(of: layer, prefix: "\(prefix)\(index + offset)")
+        for (layer, name) in zip(layers, names) {
+            added += LayerTree.tensorPaths(of: layer, prefix: "\(prefix)\(name)")
         }
         return (updated, TransformReport(pathMap: map, added: added))
     }

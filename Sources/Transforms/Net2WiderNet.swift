@@ -75,8 +75,6 @@ public struct RandomPadWidening: ModelTransform {
     }
 }
 
-/// The largest tensor (elements) a widening may create.
-
 /// The walk both widenings share: widen the layer, carry the change through per-feature layers,
 /// adapt the next reader's inputs.
 enum Widening {

@@ -82,6 +82,20 @@ public protocol LayerContainer: Layer {
     /// A copy with these children (same count unless `isSequence`).
     /// - Throws: when the children do not fit the container.
     func replacingChildren(_ layers: [any Layer]) throws -> Self
+
+    /// A copy with `layers` inserted at `index` (sequences only), and the path components the
+    /// inserted children received. The default renumbers children 0, 1, 2, ...
+    /// - Throws: when the container cannot take them.
+    func insertingChildren(_ layers: [any Layer], at index: Int) throws -> (container: Self, names: [String])
+}
+
+extension LayerContainer {
+    /// Inserts through `replacingChildren`; the new children are numbered by position.
+    public func insertingChildren(_ layers: [any Layer], at index: Int) throws -> (container: Self, names: [String]) {
+        var all = children.map(\.layer)
+        all.insert(contentsOf: layers, at: index)
+        return (try replacingChildren(all), (index..<(index + layers.count)).map(String.init))
+    }
 }
 
 /// Builds the few layers transforms insert, so that transforms need no concrete layer types;
