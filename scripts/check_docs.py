@@ -2,7 +2,8 @@
 """Every public declaration in Sources/ has a /// documentation comment.
 
 A declaration is public when its line (after attributes) starts with `public` or `open`
-(extensions are not declarations of their own: their members are checked). Its comment is the
+(extensions are not declarations of their own: their members are checked), and so is every
+case of a public enum. Its comment is the
 run of `///` lines right above it, attributes (`@discardableResult`, `@inlinable`, ...) and
 `#if` lines in between allowed. Exit status 1 lists each undocumented declaration as
 file:line: text.
@@ -18,11 +19,23 @@ ATTRIBUTE = re.compile(r"^\s*@[\w.]+(?:\(.*\))?\s*$")
 CONDITIONAL = re.compile(r"^\s*#(if|elseif|else|endif)\b")
 
 
+PUBLIC_ENUM = re.compile(r"^\s*(?:@[\w.]+(?:\([^)]*\))?\s+)*(?:public|open)\s+(?:indirect\s+)?enum\b")
+CASE = re.compile(r"^\s*(?:indirect\s+)?case\s+[A-Za-z_]")
+
+
+def braces(line):
+    """The change of brace depth on a line, ignoring string literals and // comments."""
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line.split("//")[0])
+    return code.count("{") - code.count("}")
+
+
 def undocumented(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
     found = []
     in_block_comment = False
+    depth = 0
+    enum_depths = []  # brace depths at which a public enum's cases are declared
     for index, line in enumerate(lines):
         stripped = line.strip()
         if in_block_comment:
@@ -31,7 +44,15 @@ def undocumented(path):
         if stripped.startswith("/*") and "*/" not in stripped:
             in_block_comment = True
             continue
-        if not DECLARATION.match(line):
+        opens_enum = bool(PUBLIC_ENUM.match(line))
+        is_case = bool(enum_depths) and depth == enum_depths[-1] and CASE.match(line) and '"""' not in line
+        change = braces(line)
+        depth += change
+        if opens_enum and change > 0:  # an enum written on one line has no case lines of its own
+            enum_depths.append(depth)
+        while enum_depths and depth < enum_depths[-1]:
+            enum_depths.pop()
+        if not (DECLARATION.match(line) or is_case):
             continue
         above = index - 1
         while above >= 0 and (ATTRIBUTE.match(lines[above]) or CONDITIONAL.match(lines[above])):

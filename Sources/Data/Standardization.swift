@@ -9,8 +9,10 @@ public struct Standardization: Sendable {
 
     /// Whether statistics are per feature or one scalar over all features.
     public enum Granularity: String, Sendable, Codable {
-        case perFeature = "per_feature"
-        case scalar
+        /// One mean and standard deviation per feature.
+    case perFeature = "per_feature"
+        /// One mean and standard deviation over all features (for pixels).
+    case scalar
     }
 
     /// Statistics of `dataset`'s features. Zero deviations (constant features) are replaced

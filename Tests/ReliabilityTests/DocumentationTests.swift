@@ -38,5 +38,9 @@ struct DocumentationTests {
         try (documented + "\n@discardableResult\npublic func lost() -> Int { 0 }\n").write(to: dir.file("A.swift"), atomically: true, encoding: .utf8)
         let (status, output) = try check([dir.url.path])
         #expect(status == 1 && output.contains("A.swift:9: public func lost()"), "\(output)")
+        // The cases of a public enum are public declarations too.
+        try (documented + "\n/// Kinds.\npublic enum Kind {\n    /// One.\n    case one\n    case two\n}\n").write(to: dir.file("A.swift"), atomically: true, encoding: .utf8)
+        let (enumStatus, enumOutput) = try check([dir.url.path])
+        #expect(enumStatus == 1 && enumOutput.contains("A.swift:12: case two") && !enumOutput.contains("case one"), "\(enumOutput)")
     }
 }

@@ -1,7 +1,9 @@
 /// Whether a forward pass trains or infers. BatchNorm uses batch statistics and Dropout drops
 /// units only in training mode.
 public enum ForwardMode: String, Sendable, Hashable, Codable {
+    /// Batch statistics, dropout masks and buffer updates: the mode of optimizer steps.
     case training
+    /// Running statistics, no dropout, no buffer updates: the mode of evaluation and analysis.
     case inference
 }
 

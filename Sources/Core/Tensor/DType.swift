@@ -2,7 +2,9 @@
 ///
 /// Models train in `float32` for speed; curvature analyses run in `float64` on a converted copy.
 public enum DType: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    /// 32-bit IEEE floating point (`Float`): the default for training.
     case float32
+    /// 64-bit IEEE floating point (`Double`): for curvature analyses and gradient checks.
     case float64
 
     /// Bytes per element.
