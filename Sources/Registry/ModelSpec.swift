@@ -120,6 +120,6 @@ public struct ModelSpec: Sendable {
     /// - Throws: `ConfigurationError` naming the path of the first bad layer or shape.
     public func build(inputShape: [Int], dtype: DType = .float32, seed: UInt64 = 0, registry: Registry = .builtin) throws -> any Layer {
         var context = LayerBuildContext(registry: registry, dtype: dtype, generator: RandomGenerator(seed: seed), inputShape: inputShape)
-        return Sequential(try context.buildLayers(configuration, at: JSONPath().appending("model")))
+        return try context.buildSequence(configuration, at: JSONPath().appending("model"))
     }
 }

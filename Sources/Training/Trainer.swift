@@ -400,10 +400,10 @@ public struct Trainer {
         }
         var loss = metrics.validationLoss
         if loss == nil, training.count > 0 {
+            let first = 0..<Swift.min(training.count, options.evaluationBatchSize)
             let sample = try Dataset(
-                features: training.features.rows(0..<Swift.min(training.count, options.evaluationBatchSize)),
-                labels: training.labels.rows(0..<Swift.min(training.count, options.evaluationBatchSize)),
-                classCount: training.classCount, name: training.name)
+                features: training.features.rows(first), labels: training.labels.rows(first), classCount: training.classCount,
+                name: training.name)
             loss = try evaluate(sample).loss
         }
         if let loss, !loss.isFinite {
