@@ -1,9 +1,12 @@
 import SaddleCore
 
-/// Batch normalization over features (Ioffe and Szegedy 2015), as PyTorch's `BatchNorm1d`.
+/// Batch normalization over features (Ioffe and Szegedy 2015), as PyTorch's `BatchNorm1d` and
+/// `BatchNorm2d`: one layer that picks the form from its input's rank.
 ///
-/// Shapes: input and output `[batch, features]`; `weight` (gamma), `bias` (beta),
-/// `running_mean` and `running_var` `[features]`.
+/// Shapes: input and output `[batch, features]` (`BatchNorm1d`), or `[batch, channels, ...]`
+/// normalized per channel over the batch and spatial positions (`[batch, channels, h, w]` is
+/// `BatchNorm2d`, `[batch, channels, length]` is `BatchNorm1d` over sequences); `weight`
+/// (gamma), `bias` (beta), `running_mean` and `running_var` `[features]`.
 /// Training mode: y = gamma (x - mean_B) / sqrt(var_B + epsilon) + beta with the batch mean and
 /// biased variance, and new running statistics reported through the context:
 /// running = (1 - momentum) running + momentum batch (the unbiased variance for running_var).
@@ -58,27 +61,35 @@ public struct BatchNorm: Layer {
         self.epsilon = epsilon
     }
 
-    /// Normalizes `[batch, features]` with the batch statistics, reporting new running statistics (training mode), or with
-    /// the running statistics (inference mode).
-    /// - Throws: `TensorError` for an input not `[batch, features]`, or fewer than 2 examples in training mode.
+    /// Normalizes `[batch, features]`, or `[batch, channels, ...]` per channel, with the batch
+    /// statistics, reporting new running statistics (training mode), or with the running
+    /// statistics (inference mode).
+    /// - Throws: `TensorError` for an input whose second axis is not the features, or fewer
+    ///   than 2 values per feature in training mode.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
-        guard input.rank == 2, input.shape[1] == featureCount else {
+        guard input.rank >= 2, input.shape[1] == featureCount else {
             throw TensorError.shapeMismatch(
-                op: "batchnorm", shapes: [input.shape, weight.shape], reason: "input must be [batch, \(featureCount)]")
+                op: "batchnorm", shapes: [input.shape, weight.shape],
+                reason: "input must be [batch, \(featureCount)] or [batch, \(featureCount), ...] (channels second)")
         }
+        // Per-feature tensors broadcast over the spatial axes of images.
+        let perFeature = [featureCount] + [Int](repeating: 1, count: input.rank - 2)
         if context.mode == .inference {
             let scale = try weight / sqrt(runningVariance.detached + epsilon)
             let shift = try bias - runningMean.detached * scale
-            return try input * scale + shift
+            return try input * scale.reshaped(to: perFeature) + shift.reshaped(to: perFeature)
         }
-        guard input.shape[0] >= 2 else {
-            // One example has no batch variance (and the unbiased running variance divides by
-            // n - 1); PyTorch refuses it too.
+        let values = input.count / Swift.max(1, featureCount)
+        guard values >= 2 else {
+            // One value per feature has no batch variance (and the unbiased running variance
+            // divides by n - 1); PyTorch refuses it too.
             throw TensorError.invalidArgument(
-                op: "batchnorm", reason: "training mode needs at least 2 examples per batch for batch statistics, got \(input.shape[0])")
+                op: "batchnorm", reason: "training mode needs at least 2 values per feature for batch statistics, got \(values) (input \(input.shape))")
         }
-        let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
-        let n = Double(input.shape[0])
+        let (output, mean, variance) = input.rank == 2
+            ? try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
+            : try batchNormalizedChannels(input, scale: weight, offset: bias, epsilon: epsilon)
+        let n = Double(values)
         let momentum = context.statisticsMomentum ?? self.momentum
         let newMean = try runningMean.detached * (1 - momentum) + mean * momentum
         let newVariance = try runningVariance.detached * (1 - momentum) + variance * (momentum * n / (n - 1))

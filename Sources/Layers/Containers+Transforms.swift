@@ -1,7 +1,7 @@
 import SaddleCore
 
 /// Transforms walk and rebuild models through these: a `Sequential` names its children by
-/// index or by the names it was given, a `Residual` its single branch "branch".
+/// index or by the names it was given, a `Residual` its branch "branch" and shortcut "shortcut".
 extension Sequential: LayerContainer {
     /// The layers under their path components (`0`, `1`, ... or their names).
     public var children: [(name: String, layer: any Layer)] { layers.enumerated().map { (name(at: $0.offset), $0.element) } }
@@ -44,17 +44,21 @@ extension Sequential: LayerContainer {
 }
 
 extension Residual: LayerContainer {
-    /// The single branch, named `branch`.
-    public var children: [(name: String, layer: any Layer)] { [("branch", branch)] }
-    /// False: the branch can only be replaced.
+    /// The branch, named `branch`, then the shortcut, named `shortcut`, when there is one.
+    public var children: [(name: String, layer: any Layer)] {
+        [("branch", branch)] + (shortcut.map { [("shortcut", $0)] } ?? [])
+    }
+    /// False: the branch and shortcut can only be replaced.
     public var isSequence: Bool { false }
 
-    /// A residual block around `layers[0]`.
-    /// - Throws: `ModelError.invalidConfiguration` unless exactly one layer is given.
+    /// A block with the branch (and shortcut) replaced, keeping the activation.
+    /// - Throws: `ModelError.invalidConfiguration` unless one layer per child is given.
     public func replacingChildren(_ layers: [any Layer]) throws -> Residual {
-        guard layers.count == 1 else {
-            throw ModelError.invalidConfiguration(layer: "residual", reason: "a residual block has exactly one branch, got \(layers.count)")
+        let expected = shortcut == nil ? 1 : 2
+        guard layers.count == expected else {
+            throw ModelError.invalidConfiguration(
+                layer: "residual", reason: "this residual block has \(expected) children (branch\(expected == 2 ? " and shortcut" : "")), got \(layers.count)")
         }
-        return Residual(layers[0])
+        return Residual(branch: layers[0], shortcut: expected == 2 ? layers[1] : nil, activation: activation)
     }
 }

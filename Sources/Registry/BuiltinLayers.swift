@@ -16,6 +16,54 @@ package func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).
 private let unitsSpec = ParameterSpec("units", .integer(1...maximumUnits), "number of output units")
 private let initializerSpec = ParameterSpec("initializer", .initializer, default: .string("fan_in_uniform"), "how weights are drawn")
 
+/// The output shape `[filters, oh, ow]` of a convolution of one example `input` `[channels, h, w]`.
+private func convolutionOutputShape(
+    input: [Int], filters: Int, kernel: Size2D, stride: Size2D, padding: Conv2D.Padding, dilation: Size2D, groups: Int, at path: JSONPath
+) throws -> [Int] {
+    let pad: Padding2D = switch padding {
+    case .explicit(let size): Padding2D(size)
+    case .same: .same(kernel: kernel, dilation: dilation)
+    }
+    do {
+        let window = try Window2D(kernel: kernel, stride: stride, padding: pad, dilation: dilation)
+        let size = try window.outputSize(height: input[1], width: input[2], op: "conv2d")
+        return [filters, size.height, size.width]
+    } catch let error as TensorError {
+        throw ConfigurationError(path, "conv2d with \(shapeText(input)) inputs: \(error.description)")
+    }
+}
+
+/// A pooling layer entry: kernel, stride (the kernel when absent) and padding.
+private func poolingEntry(
+    _ name: String, summary: String, make: @escaping @Sendable (Size2D, Size2D?, Size2D) throws -> any Layer
+) -> ComponentEntry {
+    ComponentEntry(
+        kind: .layer, name: name, summary: summary,
+        parameters: [
+            ParameterSpec("kernel", .size(1...4096, allowsSame: false), "window size: an integer or [height, width]"),
+            ParameterSpec("stride", .size(1...4096, allowsSame: false), default: .null, "step between windows; the kernel when absent"),
+            ParameterSpec("padding", .size(0...2048, allowsSame: false), default: .number(0), "padding per side, at most half the kernel"),
+        ],
+        factory: .layer { args, context in
+            try requireRank(context.inputShape, 3, layer: name, expected: "[channels, height, width]", at: args.path)
+            let layer: any Layer
+            do {
+                layer = try make(args.size("kernel") ?? 1, args.size("stride"), args.size("padding") ?? 0)
+            } catch let error as ModelError {
+                throw ConfigurationError(args.path, error.description)
+            }
+            let window = (layer as? MaxPool2D)?.window ?? (layer as? AvgPool2D)?.window
+            if let window {
+                do {
+                    context.inputShape = try window.pooledShape(forExample: context.inputShape, op: name)
+                } catch let error as TensorError {
+                    throw ConfigurationError(args.path, "\(name) with \(shapeText(context.inputShape)) inputs: \(error.description)")
+                }
+            }
+            return layer
+        })
+}
+
 /// Built-in layers and activations.
 func builtinLayerEntries() -> [ComponentEntry] {
     [
@@ -80,15 +128,82 @@ func builtinLayerEntries() -> [ComponentEntry] {
                 return try LSTM(inputSize: inputs, hiddenSize: hidden, returnsSequence: sequence, dtype: context.dtype, using: &context.generator)
             }),
         ComponentEntry(
-            kind: .layer, name: "batchnorm", summary: "batch normalization over features (PyTorch BatchNorm1d)",
+            kind: .layer, name: "batchnorm",
+            summary: "batch normalization over features, or per channel of images (PyTorch BatchNorm1d / BatchNorm2d, picked from the input)",
             parameters: [
                 ParameterSpec("momentum", .number(0...1, exclusiveMinimum: false), default: .number(0.1), "weight of the newest batch in the running statistics"),
                 ParameterSpec("epsilon", .number(0...1, exclusiveMinimum: true), default: .number(1e-5), "added to the variance"),
             ],
             factory: .layer { args, context in
-                try requireRank(context.inputShape, 1, layer: "batchnorm", expected: "[features]", at: args.path)
+                guard let features = context.inputShape.first else {
+                    throw ConfigurationError(args.path, "batchnorm needs [features] or [channels, ...] inputs, but its input is a scalar")
+                }
+                try context.memory.reserve(parameters: [features], copies: 4, output: context.inputShape, layer: "batchnorm", at: args.path)
                 return try BatchNorm(
-                    featureCount: context.inputShape[0], momentum: args.double("momentum"), epsilon: args.double("epsilon"), dtype: context.dtype)
+                    featureCount: features, momentum: args.double("momentum"), epsilon: args.double("epsilon"), dtype: context.dtype)
+            }),
+        ComponentEntry(
+            kind: .layer, name: "conv2d", summary: "2-D convolution over [channels, height, width] images (PyTorch Conv2d, NCHW)",
+            parameters: [
+                ParameterSpec("filters", .integer(1...maximumUnits), "output channels"),
+                ParameterSpec("kernel", .size(1...4096, allowsSame: false), "kernel size: an integer or [height, width]"),
+                ParameterSpec("stride", .size(1...4096, allowsSame: false), default: .number(1), "step between output positions"),
+                ParameterSpec("padding", .size(0...4096, allowsSame: true), default: .number(0), "zero padding per side, or \"same\" (stride 1)"),
+                ParameterSpec("dilation", .size(1...4096, allowsSame: false), default: .number(1), "spacing of the kernel taps"),
+                ParameterSpec("groups", .integer(1...maximumUnits), default: .number(1), "channel groups (dividing input and output channels)"),
+                ParameterSpec("use_bias", .boolean, default: .bool(true), "add a bias"), initializerSpec,
+            ],
+            factory: .layer { args, context in
+                try requireRank(context.inputShape, 3, layer: "conv2d", expected: "[channels, height, width]", at: args.path)
+                let (channels, filters, groups) = (context.inputShape[0], args.int("filters"), args.int("groups"))
+                guard channels % groups == 0, filters % groups == 0 else {
+                    throw ConfigurationError(
+                        args.path(of: "groups"), "groups \(groups) must divide both the \(channels) input channels and the \(filters) filters")
+                }
+                let kernel = args.size("kernel") ?? 1
+                let stride = args.size("stride") ?? 1
+                let padding: Conv2D.Padding = args.size("padding").map { .explicit($0) } ?? .same
+                if padding == .same, stride != 1 {
+                    throw ConfigurationError(args.path(of: "padding"), "\"same\" padding needs stride 1, got stride \(stride) (as in PyTorch)")
+                }
+                try context.memory.reserve(
+                    parameters: [filters, channels / groups, kernel.height, kernel.width], output: nil, layer: "conv2d", at: args.path(of: "filters"))
+                let shape = try convolutionOutputShape(
+                    input: context.inputShape, filters: filters, kernel: kernel, stride: stride, padding: padding,
+                    dilation: args.size("dilation") ?? 1, groups: groups, at: args.path)
+                try context.memory.reserve(parameters: [], output: shape, layer: "conv2d", at: args.path(of: "filters"))
+                context.inputShape = shape
+                return try Conv2D(
+                    inputChannels: channels, outputChannels: filters, kernel: kernel, stride: stride, padding: padding,
+                    dilation: args.size("dilation") ?? 1, groups: groups, useBias: args.bool("use_bias"),
+                    initializer: args.initializer("initializer"), dtype: context.dtype, using: &context.generator)
+            }),
+        poolingEntry("max_pool2d", summary: "max pooling over [channels, height, width] images (PyTorch MaxPool2d)") { kernel, stride, padding in
+            try MaxPool2D(kernel: kernel, stride: stride, padding: padding)
+        },
+        poolingEntry("avg_pool2d", summary: "average pooling over images, padding counted as zeros (PyTorch AvgPool2d)") { kernel, stride, padding in
+            try AvgPool2D(kernel: kernel, stride: stride, padding: padding)
+        },
+        ComponentEntry(
+            kind: .layer, name: "global_avg_pool", summary: "mean of each channel over its positions: [channels, ...] to [channels]",
+            factory: .layer { args, context in
+                guard context.inputShape.count >= 2 else {
+                    throw ConfigurationError(args.path, "global_avg_pool needs [channels, height, width] inputs, but its input has shape \(shapeText(context.inputShape))")
+                }
+                context.inputShape = [context.inputShape[0]]
+                return GlobalAveragePool()
+            }),
+        ComponentEntry(
+            kind: .layer, name: "channel_maxout", summary: "maximum over each group of `pieces` consecutive channels (convolutional maxout)",
+            parameters: [ParameterSpec("pieces", .integer(1...4096), "input channels per output channel")],
+            factory: .layer { args, context in
+                let pieces = args.int("pieces")
+                guard let channels = context.inputShape.first, channels % pieces == 0 else {
+                    throw ConfigurationError(
+                        args.path(of: "pieces"), "channel_maxout needs [channels, ...] inputs with channels a multiple of pieces \(pieces); its input has shape \(shapeText(context.inputShape))")
+                }
+                context.inputShape[0] = channels / pieces
+                return try ChannelMaxout(pieces: pieces)
             }),
         ComponentEntry(
             kind: .layer, name: "dropout", summary: "inverted dropout (training mode only)",
@@ -102,16 +217,41 @@ func builtinLayerEntries() -> [ComponentEntry] {
             }),
         ComponentEntry(kind: .layer, name: "identity", summary: "passes its input through", factory: .layer { _, _ in Identity() }),
         ComponentEntry(
-            kind: .layer, name: "residual", summary: "x + f(x) with f the listed layers (shape-preserving)",
-            parameters: [ParameterSpec("layers", .layers, "the branch f")],
+            kind: .layer, name: "residual",
+            summary: "activation(shortcut(x) + f(x)): f the listed layers, the shortcut the identity unless given (a projection such as a 1x1 conv2d and batchnorm)",
+            parameters: [
+                ParameterSpec("layers", .layers, "the branch f"),
+                ParameterSpec("shortcut", .layers, default: .null, "the shortcut's layers; the identity when absent"),
+                ParameterSpec("activation", .component(.layer), default: .null, "a parameter-free layer applied to the sum (\"relu\" in a ResNet)"),
+            ],
             factory: .layer { args, context in
                 let input = context.inputShape
                 let branch = try context.buildSequence(args["layers"] ?? .array([]), at: args.path(of: "layers"))
-                guard context.inputShape == input else {
+                let output = context.inputShape
+                var shortcut: Sequential?
+                if let layers = args["shortcut"], layers != .null {
+                    context.inputShape = input
+                    shortcut = try context.buildSequence(layers, at: args.path(of: "shortcut"))
+                    guard context.inputShape == output else {
+                        throw ConfigurationError(
+                            args.path(of: "shortcut"),
+                            "the shortcut maps \(shapeText(input)) to \(shapeText(context.inputShape)) but the branch to \(shapeText(output)); they must agree")
+                    }
+                } else if output != input {
                     throw ConfigurationError(
-                        args.path(of: "layers"), "the residual branch maps \(shapeText(input)) to \(shapeText(context.inputShape)); it must keep the shape")
+                        args.path(of: "layers"),
+                        "the residual branch maps \(shapeText(input)) to \(shapeText(output)); it must keep the shape, or the block needs a \"shortcut\" (such as a 1x1 conv2d with the branch's stride and a batchnorm)")
                 }
-                return Residual(branch)
+                var activation: (any Layer)?
+                if let value = args["activation"], value != .null {
+                    let registry = context.registry
+                    let layer = try registry.buildLayer(value, at: args.path(of: "activation"), context: &context)
+                    guard layer.parameters.isEmpty, layer.buffers.isEmpty, context.inputShape == output else {
+                        throw ConfigurationError(args.path(of: "activation"), "the activation after the sum must keep the shape and have no tensors")
+                    }
+                    activation = layer
+                }
+                return Residual(branch: branch, shortcut: shortcut, activation: activation)
             }),
         ComponentEntry(
             kind: .layer, name: "sequential", summary: "the listed layers one after another (numbered, or named by their \"name\" keys)",
@@ -221,10 +361,14 @@ extension Identity: ConfigurableLayer {
 }
 
 extension Residual: ConfigurableLayer {
-    /// Writes a `residual` configuration listing the branch's layers (a `Sequential` branch unwrapped).
-    /// - Throws: `ConfigurationError` when a layer of the branch has no registered configuration.
+    /// Writes a `residual` configuration listing the branch's layers (a `Sequential` branch
+    /// unwrapped), and the shortcut and activation when present.
+    /// - Throws: `ConfigurationError` when a layer of the block has no registered configuration.
     public func layerConfiguration() throws -> JSONValue {
-        return object("residual", [("layers", try listConfiguration(of: branch as? Sequential ?? Sequential([branch])))])
+        var members: [(String, JSONValue)] = [("layers", try listConfiguration(of: branch as? Sequential ?? Sequential([branch])))]
+        if let shortcut { members.append(("shortcut", try listConfiguration(of: shortcut as? Sequential ?? Sequential([shortcut])))) }
+        if let activation { members.append(("activation", try layerConfigurationOf(activation))) }
+        return object("residual", members)
     }
 }
 
@@ -259,4 +403,54 @@ extension Tanh: ConfigurableLayer {
 extension Softmax: ConfigurableLayer {
     /// Writes `{"layer": "softmax"}`.
     public func layerConfiguration() -> JSONValue { object("softmax") }
+}
+
+extension Conv2D: ConfigurableLayer {
+    /// Writes this convolution's configuration: filters, kernel, stride, padding, dilation, groups, bias and initializer.
+    public func layerConfiguration() -> JSONValue {
+        let pad: JSONValue = switch padding {
+        case .explicit(let size): sizeValue(size)
+        case .same: .string("same")
+        }
+        return object("conv2d", [
+            ("filters", .number(Double(outputChannels))), ("kernel", sizeValue(kernel)), ("stride", sizeValue(stride)), ("padding", pad),
+            ("dilation", sizeValue(dilation)), ("groups", .number(Double(groups))), ("use_bias", .bool(bias != nil)),
+            ("initializer", initializer.json),
+        ])
+    }
+}
+
+/// An extent pair as JSON: one number when square, `[height, width]` otherwise.
+private func sizeValue(_ size: Size2D) -> JSONValue {
+    size.height == size.width ? .number(Double(size.height)) : .array([.number(Double(size.height)), .number(Double(size.width))])
+}
+
+extension MaxPool2D: ConfigurableLayer {
+    /// Writes this pooling's configuration: kernel, stride and padding.
+    public func layerConfiguration() -> JSONValue {
+        object("max_pool2d", [
+            ("kernel", sizeValue(window.kernel)), ("stride", sizeValue(window.stride)),
+            ("padding", sizeValue(Size2D(window.padding.top, window.padding.left))),
+        ])
+    }
+}
+
+extension AvgPool2D: ConfigurableLayer {
+    /// Writes this pooling's configuration: kernel, stride and padding.
+    public func layerConfiguration() -> JSONValue {
+        object("avg_pool2d", [
+            ("kernel", sizeValue(window.kernel)), ("stride", sizeValue(window.stride)),
+            ("padding", sizeValue(Size2D(window.padding.top, window.padding.left))),
+        ])
+    }
+}
+
+extension GlobalAveragePool: ConfigurableLayer {
+    /// Writes `{"layer": "global_avg_pool"}`.
+    public func layerConfiguration() -> JSONValue { object("global_avg_pool") }
+}
+
+extension ChannelMaxout: ConfigurableLayer {
+    /// Writes this layer's configuration with its pieces.
+    public func layerConfiguration() -> JSONValue { object("channel_maxout", [("pieces", .number(Double(pieces)))]) }
 }

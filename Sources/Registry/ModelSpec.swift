@@ -68,6 +68,51 @@ public func residual(@ModelBuilder _ branch: () -> [LayerSpec]) -> LayerSpec {
     LayerSpec("residual", [("layers", .array(branch().map(\.configuration)))])
 }
 
+/// activation(shortcut(x) + f(x)): f the `branch` layers, the shortcut the `shortcut` layers
+/// (the identity when empty), the activation after the sum when given (`relu()` in a ResNet).
+public func residual(
+    activation: LayerSpec? = nil, @ModelBuilder shortcut: () -> [LayerSpec], @ModelBuilder branch: () -> [LayerSpec]
+) -> LayerSpec {
+    let path = shortcut()
+    var arguments: [(String, JSONValue)] = [("layers", .array(branch().map(\.configuration)))]
+    if !path.isEmpty { arguments.append(("shortcut", .array(path.map(\.configuration)))) }
+    if let activation { arguments.append(("activation", activation.configuration)) }
+    return LayerSpec("residual", arguments)
+}
+
+/// An extent pair as JSON: one number when square, `[height, width]` otherwise.
+private func json(_ size: Size2D) -> JSONValue {
+    size.height == size.width ? .number(Double(size.height)) : .array([.number(Double(size.height)), .number(Double(size.width))])
+}
+
+/// A `conv2d` layer of `filters` output channels (PyTorch's `Conv2d`); `padding` nil means `"same"`.
+public func conv2d(
+    filters: Int, kernel: Size2D, stride: Size2D = 1, padding: Size2D? = 0, dilation: Size2D = 1, groups: Int = 1,
+    useBias: Bool = true, initializer: WeightInitializer = .fanInUniform
+) -> LayerSpec {
+    LayerSpec("conv2d", [
+        ("filters", .number(Double(filters))), ("kernel", json(kernel)), ("stride", json(stride)),
+        ("padding", padding.map(json) ?? .string("same")), ("dilation", json(dilation)), ("groups", .number(Double(groups))),
+        ("use_bias", .bool(useBias)), ("initializer", initializer.json),
+    ])
+}
+
+/// A `max_pool2d` layer; `stride` defaults to the kernel.
+public func maxPool2d(kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> LayerSpec {
+    LayerSpec("max_pool2d", [("kernel", json(kernel)), ("stride", json(stride ?? kernel)), ("padding", json(padding))])
+}
+
+/// An `avg_pool2d` layer; `stride` defaults to the kernel.
+public func avgPool2d(kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> LayerSpec {
+    LayerSpec("avg_pool2d", [("kernel", json(kernel)), ("stride", json(stride ?? kernel)), ("padding", json(padding))])
+}
+
+/// A `global_avg_pool` layer: the mean of each channel.
+public func globalAvgPool() -> LayerSpec { LayerSpec("global_avg_pool") }
+
+/// A `channel_maxout` layer: the maximum of each group of `pieces` channels.
+public func channelMaxout(pieces: Int) -> LayerSpec { LayerSpec("channel_maxout", [("pieces", .number(Double(pieces)))]) }
+
 /// The listed layers as one block.
 public func sequential(@ModelBuilder _ body: () -> [LayerSpec]) -> LayerSpec {
     LayerSpec("sequential", [("layers", .array(body().map(\.configuration)))])

@@ -21,6 +21,9 @@ public struct ParameterSpec: Sendable {
         case layers
         /// A nested component of the given kind (name or object with "name").
         case component(ComponentKind)
+        /// An extent pair (kernel, stride, padding): a whole number in the range for a square
+        /// pair, or `[height, width]`; with `allowsSame`, also the string `"same"`.
+        case size(ClosedRange<Int>, allowsSame: Bool)
     }
 
     /// The JSON key (snake_case).
@@ -55,6 +58,8 @@ public struct ParameterSpec: Sendable {
         case .initializer: "initializer (\(WeightInitializer.names.joined(separator: ", ")))"
         case .layers: "list of layers"
         case .component(let kind): kind.rawValue
+        case let .size(range, same):
+            "integer or [height, width] of integers in \(range.lowerBound)...\(range.upperBound)" + (same ? ", or \"same\"" : "")
         }
     }
 }
@@ -123,6 +128,23 @@ public struct Arguments: Sendable {
             case .string, .object: break
             default: throw wrong()
             }
+        case let .size(range, same):
+            if same, value == .string("same") { return }
+            let parts: [JSONValue]
+            switch value {
+            case .number: parts = [value]
+            case .array(let items) where items.count == 2: parts = items
+            default: throw wrong()
+            }
+            for (index, part) in parts.enumerated() {
+                let at = parts.count == 2 ? path.appending(index) : path
+                guard case .number(let x) = part, x.rounded() == x else {
+                    throw ConfigurationError(at, "expected \(spec.typeDescription), got \(part.typeName) \(part.description.prefix(60))")
+                }
+                guard x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+                    throw ConfigurationError(at, "\(JSONValue.format(x)) is out of range; expected \(spec.typeDescription)")
+                }
+            }
         }
     }
 
@@ -160,6 +182,18 @@ public struct Arguments: Sendable {
     public func string(_ name: String) -> String {
         if case .string(let s)? = self[name] { return s }
         return ""
+    }
+
+    /// The extent-pair parameter `name` (a checked integer or `[height, width]`), or nil when
+    /// it is absent, null or `"same"`.
+    public func size(_ name: String) -> Size2D? {
+        switch self[name] {
+        case .number(let x)?: return Size2D(Int(x), Int(x))
+        case .array(let items)? where items.count == 2:
+            if case .number(let h) = items[0], case .number(let w) = items[1] { return Size2D(Int(h), Int(w)) }
+            return nil
+        default: return nil
+        }
     }
 
     /// The initializer parameter `name`, fan_in_uniform when absent.

@@ -100,6 +100,14 @@ public enum ConfigurationSchema {
         case .initializer: schema = [("$ref", .string("#/$defs/initializer"))]
         case .layers: schema = [("type", .string("array")), ("items", ref("layer"))]
         case .component(let kind): schema = [("$ref", .string("#/$defs/\(kind.rawValue)"))]
+        case let .size(range, same):
+            let extent = JSONValue.object([
+                ("type", .string("integer")), ("minimum", .number(Double(range.lowerBound))), ("maximum", .number(Double(range.upperBound))),
+            ])
+            var options: [JSONValue] = [extent, .object([("type", .string("array")), ("items", extent), ("minItems", 2), ("maxItems", 2)])]
+            if same { options.append(.object([("const", .string("same"))])) }
+            if nullable { options.append(.object([("type", .string("null"))])) }
+            schema = [("anyOf", .array(options))]
         }
         schema.append(("description", .string(spec.summary)))
         if let value = spec.defaultValue { schema.append(("default", value)) }

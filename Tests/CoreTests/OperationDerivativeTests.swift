@@ -114,7 +114,7 @@ let operationCases: [OperationCase] = [
     OperationCase(name: "replacing(where:with:)", inputs: { [Draw.normal([3, 4], &$0), Draw.normal([4], &$0)] }) {
         try $0[0].replacing(where: Tensor([1.0, 0, 1, 0]), with: $0[1])
     },
-]
+] + imageOperationCases
 
 @Suite("Derivatives of every differentiable operation")
 struct OperationDerivativeTests {

@@ -82,6 +82,28 @@ public struct NamedTensors: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         return result
     }
 
+    /// The entries with path prefixes renamed, for loading state dicts whose module structure
+    /// differs from the model's: the first rule whose `from` is the path or a dotted prefix of
+    /// it (`"3"` matches `"3.c1.weight"`, not `"30.weight"`) replaces that prefix by `to`.
+    /// Paths no rule matches are kept. PyTorch's `3.c1.weight` in a hand-written block becomes
+    /// Saddle's `3.branch.c1.weight` with the rule `("3", "3.branch")`.
+    /// - Throws: `ModelError.invalidConfiguration` when two paths are renamed to the same one.
+    public func renamingPrefixes(_ rules: [(from: String, to: String)]) throws -> NamedTensors {
+        var result = NamedTensors()
+        for (path, tensor) in self {
+            var name = path
+            for rule in rules where path == rule.from || path.hasPrefix(rule.from + ".") {
+                name = rule.to + path.dropFirst(rule.from.count)
+                break
+            }
+            guard !result.contains(name) else {
+                throw ModelError.invalidConfiguration(layer: "renamingPrefixes", reason: "two tensors would be named \(name) (the second from \(path))")
+            }
+            result[name] = tensor
+        }
+        return result
+    }
+
     /// These entries followed by `other`'s (other wins on a shared path).
     public func merging(_ other: NamedTensors) -> NamedTensors {
         var result = self

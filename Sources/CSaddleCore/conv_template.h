@@ -1,0 +1,252 @@
+// Image kernel bodies, included once per scalar type by saddle_conv.c with T and S(name)
+// defined. Not a public header.
+
+// Lowers one image [c, h, w] to columns: row (ci, ki, kj) of `cols` (leading dimension ld)
+// holds, for every output position (oy, ox), the input at (oy sh - ph + ki dh, ox sw - pw + kj dw),
+// or 0 in the padding.
+SADDLE_CLONES void S(saddle_im2col)(const T *x, SaddleWindow g, T *cols, int64_t ld) {
+    for (int64_t ci = 0; ci < g.c; ci++) {
+        for (int64_t ki = 0; ki < g.kh; ki++) {
+            for (int64_t kj = 0; kj < g.kw; kj++) {
+                T *dst = cols + ((ci * g.kh + ki) * g.kw + kj) * ld;
+                int64_t ix0 = kj * g.dw - g.pw;
+                // Output columns whose input column is inside the image: ox sw + ix0 in [0, w).
+                int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
+                int64_t hi = g.w - ix0 <= 0 ? 0 : (g.w - ix0 + g.sw - 1) / g.sw;
+                if (hi > g.ow) hi = g.ow;
+                if (lo > hi) lo = hi;
+                for (int64_t oy = 0; oy < g.oh; oy++) {
+                    T *row = dst + oy * g.ow;
+                    int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+                    if (iy < 0 || iy >= g.h) {
+                        for (int64_t ox = 0; ox < g.ow; ox++) row[ox] = 0;
+                        continue;
+                    }
+                    const T *src = x + (ci * g.h + iy) * g.w + ix0;
+                    for (int64_t ox = 0; ox < lo; ox++) row[ox] = 0;
+                    if (g.sw == 1) {
+                        for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[ox];
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[ox * g.sw];
+                    }
+                    for (int64_t ox = hi; ox < g.ow; ox++) row[ox] = 0;
+                }
+            }
+        }
+    }
+}
+
+// The adjoint of im2col: adds each column entry into the input position it was read from
+// (positions in the padding are dropped). `x` must be initialized (usually zero).
+SADDLE_CLONES void S(saddle_col2im)(const T *cols, int64_t ld, SaddleWindow g, T *x) {
+    for (int64_t ci = 0; ci < g.c; ci++) {
+        for (int64_t ki = 0; ki < g.kh; ki++) {
+            for (int64_t kj = 0; kj < g.kw; kj++) {
+                const T *src = cols + ((ci * g.kh + ki) * g.kw + kj) * ld;
+                int64_t ix0 = kj * g.dw - g.pw;
+                int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
+                int64_t hi = g.w - ix0 <= 0 ? 0 : (g.w - ix0 + g.sw - 1) / g.sw;
+                if (hi > g.ow) hi = g.ow;
+                if (lo > hi) lo = hi;
+                for (int64_t oy = 0; oy < g.oh; oy++) {
+                    int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+                    if (iy < 0 || iy >= g.h) continue;
+                    const T *row = src + oy * g.ow;
+                    T *dst = x + (ci * g.h + iy) * g.w + ix0;
+                    if (g.sw == 1) {
+                        for (int64_t ox = lo; ox < hi; ox++) dst[ox] += row[ox];
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++) dst[ox * g.sw] += row[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Max pooling of `planes` planes h x w (g.c is ignored): each output is the largest input in its
+// window, the padding excluded; ties go to the first position in row-major order, and a NaN wins
+// (as in PyTorch). `index` receives the flat position of the chosen input in the whole buffer.
+SADDLE_CLONES void S(saddle_maxpool)(const T *x, int64_t planes, SaddleWindow g, T *out,
+                                     int64_t *index) {
+    for (int64_t p = 0; p < planes; p++) {
+        const T *plane = x + p * g.h * g.w;
+        for (int64_t oy = 0; oy < g.oh; oy++) {
+            for (int64_t ox = 0; ox < g.ow; ox++) {
+                int64_t best_at = -1;
+                T best = 0;
+                for (int64_t ki = 0; ki < g.kh; ki++) {
+                    int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+                    if (iy < 0 || iy >= g.h) continue;
+                    for (int64_t kj = 0; kj < g.kw; kj++) {
+                        int64_t ix = ox * g.sw - g.pw + kj * g.dw;
+                        if (ix < 0 || ix >= g.w) continue;
+                        int64_t at = iy * g.w + ix;
+                        T v = plane[at];
+                        if (best_at < 0 || v > best || v != v) {
+                            best = v;
+                            best_at = at;
+                        }
+                    }
+                }
+                int64_t o = (p * g.oh + oy) * g.ow + ox;
+                out[o] = best;
+                index[o] = p * g.h * g.w + (best_at < 0 ? 0 : best_at);
+            }
+        }
+    }
+}
+
+// Average pooling (the padding counts as zeros; the divisor is always kh kw).
+SADDLE_CLONES void S(saddle_avgpool)(const T *x, int64_t planes, SaddleWindow g, T *out) {
+    T scale = (T)1 / (T)(g.kh * g.kw);
+    for (int64_t p = 0; p < planes; p++) {
+        const T *plane = x + p * g.h * g.w;
+        for (int64_t oy = 0; oy < g.oh; oy++) {
+            for (int64_t ox = 0; ox < g.ow; ox++) {
+                T total = 0;
+                for (int64_t ki = 0; ki < g.kh; ki++) {
+                    int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+                    if (iy < 0 || iy >= g.h) continue;
+                    for (int64_t kj = 0; kj < g.kw; kj++) {
+                        int64_t ix = ox * g.sw - g.pw + kj * g.dw;
+                        if (ix < 0 || ix >= g.w) continue;
+                        total += plane[iy * g.w + ix];
+                    }
+                }
+                out[(p * g.oh + oy) * g.ow + ox] = total * scale;
+            }
+        }
+    }
+}
+
+// The adjoint of average pooling: adds g / (kh kw) into every input of each window. `dx` must
+// be initialized (usually zero).
+SADDLE_CLONES void S(saddle_avgpool_adjoint)(const T *g, int64_t planes, SaddleWindow w, T *dx) {
+    T scale = (T)1 / (T)(w.kh * w.kw);
+    for (int64_t p = 0; p < planes; p++) {
+        T *plane = dx + p * w.h * w.w;
+        for (int64_t oy = 0; oy < w.oh; oy++) {
+            for (int64_t ox = 0; ox < w.ow; ox++) {
+                T v = g[(p * w.oh + oy) * w.ow + ox] * scale;
+                for (int64_t ki = 0; ki < w.kh; ki++) {
+                    int64_t iy = oy * w.sh - w.ph + ki * w.dh;
+                    if (iy < 0 || iy >= w.h) continue;
+                    for (int64_t kj = 0; kj < w.kw; kj++) {
+                        int64_t ix = ox * w.sw - w.pw + kj * w.dw;
+                        if (ix < 0 || ix >= w.w) continue;
+                        plane[iy * w.w + ix] += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// out[r, i] = x[r, index[i]] for each of `reps` stacked copies.
+SADDLE_CLONES void S(saddle_gather)(const T *x, int64_t in_count, const int64_t *index,
+                                    int64_t out_count, int64_t reps, T *out) {
+    for (int64_t r = 0; r < reps; r++) {
+        const T *src = x + r * in_count;
+        T *dst = out + r * out_count;
+        for (int64_t i = 0; i < out_count; i++) dst[i] = src[index[i]];
+    }
+}
+
+// dx[r, index[i]] += g[r, i] for each of `reps` stacked copies (the adjoint of the gather).
+SADDLE_CLONES void S(saddle_scatter_add)(const T *g, int64_t out_count, const int64_t *index,
+                                         int64_t in_count, int64_t reps, T *dx) {
+    for (int64_t r = 0; r < reps; r++) {
+        const T *src = g + r * out_count;
+        T *dst = dx + r * in_count;
+        for (int64_t i = 0; i < out_count; i++) dst[index[i]] += src[i];
+    }
+}
+
+// Training-mode batch normalization of x [n, c, s] over the n s values of each channel, with the
+// biased variance; x_hat receives the normalized values.
+SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, int64_t c, int64_t s,
+                                                        const T *gamma, const T *beta, T epsilon,
+                                                        T *x_hat, T *out, T *mean, T *variance,
+                                                        T *inv_std) {
+#pragma clang fp reassociate(on)
+    T scale = (T)1 / (T)(n * s);
+    for (int64_t j = 0; j < c; j++) {
+        T total = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const T *v = x + (i * c + j) * s;
+            for (int64_t k = 0; k < s; k++) total += v[k];
+        }
+        T m = total * scale;
+        T squares = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const T *v = x + (i * c + j) * s;
+            for (int64_t k = 0; k < s; k++) {
+                T d = v[k] - m;
+                squares += d * d;
+            }
+        }
+        mean[j] = m;
+        variance[j] = squares * scale;
+        inv_std[j] = (T)1 / SQRT(variance[j] + epsilon);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < c; j++) {
+            const T *v = x + (i * c + j) * s;
+            T *h = x_hat + (i * c + j) * s;
+            T *o = out + (i * c + j) * s;
+            T m = mean[j], r = inv_std[j], a = gamma[j], b = beta[j];
+            for (int64_t k = 0; k < s; k++) {
+                T z = (v[k] - m) * r;
+                h[k] = z;
+                o[k] = a * z + b;
+            }
+        }
+    }
+}
+
+// Gradients of the above from the upstream g [n, c, s]: dbeta = sum g, dgamma = sum g x_hat,
+// dx = gamma inv_std (g - dbeta/m - x_hat dgamma/m) with m = n s.
+SADDLE_CLONES void S(saddle_batchnorm_channels_backward)(const T *g, const T *x_hat, int64_t n,
+                                                         int64_t c, int64_t s, const T *gamma,
+                                                         const T *inv_std, T *dx, T *dgamma,
+                                                         T *dbeta) {
+#pragma clang fp reassociate(on)
+    T scale = (T)1 / (T)(n * s);
+    for (int64_t j = 0; j < c; j++) {
+        T sum_g = 0, sum_gh = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const T *gv = g + (i * c + j) * s;
+            const T *h = x_hat + (i * c + j) * s;
+            for (int64_t k = 0; k < s; k++) {
+                sum_g += gv[k];
+                sum_gh += gv[k] * h[k];
+            }
+        }
+        dbeta[j] = sum_g;
+        dgamma[j] = sum_gh;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < c; j++) {
+            const T *gv = g + (i * c + j) * s;
+            const T *h = x_hat + (i * c + j) * s;
+            T *d = dx + (i * c + j) * s;
+            T a = gamma[j] * inv_std[j], mg = dbeta[j] * scale, mh = dgamma[j] * scale;
+            for (int64_t k = 0; k < s; k++) d[k] = a * (gv[k] - mg - h[k] * mh);
+        }
+    }
+}
+
+// Copies x [n, o, s] into rows [o, ld] with image i's plane of channel j at column i s of row j.
+SADDLE_CLONES void S(saddle_planes_to_rows)(const T *x, int64_t n, int64_t o, int64_t s, T *rows,
+                                            int64_t ld) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < o; j++) memcpy(rows + j * ld + i * s, x + (i * o + j) * s, (size_t)s * sizeof(T));
+}
+
+// The inverse of saddle_planes_to_rows.
+SADDLE_CLONES void S(saddle_rows_to_planes)(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t s,
+                                            T *x) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < o; j++) memcpy(x + (i * o + j) * s, rows + j * ld + i * s, (size_t)s * sizeof(T));
+}

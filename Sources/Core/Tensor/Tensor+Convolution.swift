@@ -1,0 +1,388 @@
+internal import CSaddleCore
+
+/// The shape-independent settings of a 2-D convolution: stride, padding, dilation and groups
+/// (the kernel size is the weight's).
+public struct Convolution2DOptions: Sendable, Hashable {
+    /// The step between output positions.
+    public var stride: Size2D
+    /// Zero padding around the input.
+    public var padding: Padding2D
+    /// The spacing of the kernel's taps.
+    public var dilation: Size2D
+    /// Channel groups: input and output channels split into `groups` blocks, block g of the
+    /// output seeing only block g of the input (PyTorch's `groups`).
+    public var groups: Int
+
+    /// Options; defaults are those of `torch.nn.Conv2d`.
+    public init(stride: Size2D = 1, padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1) {
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+
+    /// The window of a kernel `kernel` with these options.
+    /// - Throws: `TensorError.invalidArgument` for an extent out of range.
+    public func window(kernel: Size2D) throws -> Window2D {
+        try Window2D(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
+}
+
+/// The checked geometry of one convolution: input `[n, c, h, w]`, weight `[o, c / groups, kh, kw]`,
+/// output `[n, o, oh, ow]`.
+struct ConvolutionPlan {
+    let batch, channels, height, width, outChannels, groups: Int
+    let window: Window2D
+    let output: Size2D
+
+    /// Rows of the lowered input per group (c / groups kh kw) and in all (c kh kw).
+    var groupRows: Int { channels / groups * window.kernel.height * window.kernel.width }
+    var rows: Int { groupRows * groups }
+    var outputPlane: Int { output.height * output.width }
+    var inputShape: [Int] { [batch, channels, height, width] }
+    var outputShape: [Int] { [batch, outChannels, output.height, output.width] }
+    var weightShape: [Int] { [outChannels, channels / groups, window.kernel.height, window.kernel.width] }
+
+    /// The lowered input of one chunk is at most this many elements (16 MiB of Float32), so
+    /// memory stays bounded whatever the batch: images are lowered and multiplied a chunk at a time.
+    static let chunkElements = 1 << 22
+
+    /// Images per chunk.
+    var chunk: Int { Swift.max(1, Swift.min(batch, ConvolutionPlan.chunkElements / Swift.max(1, rows * outputPlane))) }
+
+    init(op: String, input: [Int], weight: [Int], options: Convolution2DOptions) throws {
+        guard input.count == 4, weight.count == 4 else {
+            throw TensorError.shapeMismatch(
+                op: op, shapes: [input, weight], reason: "need input [batch, channels, height, width] and weight [out, in / groups, kh, kw]")
+        }
+        let groups = options.groups
+        guard groups >= 1, weight[0] % groups == 0, input[1] == weight[1] * groups else {
+            throw TensorError.shapeMismatch(
+                op: op, shapes: [input, weight],
+                reason: "groups \(groups) must divide the \(weight[0]) output channels, and the input's \(input[1]) channels must be \(groups) x the weight's \(weight[1])")
+        }
+        guard weight.allSatisfy({ $0 >= 1 }), input[1...].allSatisfy({ $0 >= 1 }) else {
+            throw TensorError.shapeMismatch(op: op, shapes: [input, weight], reason: "channel and spatial extents must be at least 1")
+        }
+        window = try options.window(kernel: Size2D(weight[2], weight[3]))
+        output = try window.outputSize(height: input[2], width: input[3], op: op)
+        (batch, channels, height, width, outChannels, self.groups) = (input[0], input[1], input[2], input[3], weight[0], groups)
+    }
+
+    /// The C window of one image.
+    var raw: SaddleWindow { window.raw(channels: channels, height: height, width: width, output: output) }
+}
+
+// MARK: - Raw kernels (values only)
+
+/// Lowers images `first ..< first + count` of `x` into `cols` [rows, count * plane].
+private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor) {
+    let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
+    let window = plan.raw
+    for i in 0..<count {
+        switch x.dtype {
+        case .float32:
+            saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * plane, Int64(ld))
+        case .float64:
+            saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * plane, Int64(ld))
+        }
+    }
+}
+
+/// Adds the lowered gradient `cols` back into images `first ..< first + count` of `dx`.
+private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor) {
+    let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
+    let window = plan.raw
+    for i in 0..<count {
+        switch dx.dtype {
+        case .float32:
+            saddle_col2im_f32(cols.pointer(Float.self) + i * plane, Int64(ld), window, dx.pointer(Float.self) + (first + i) * image)
+        case .float64:
+            saddle_col2im_f64(cols.pointer(Double.self) + i * plane, Int64(ld), window, dx.pointer(Double.self) + (first + i) * image)
+        }
+    }
+}
+
+/// Copies images `first ..< first + count` of `y` [n, o, plane] into `rows` [o, count plane], or back.
+private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int, rows: Tensor, toRows: Bool) {
+    let (o, s) = (plan.outChannels, plan.outputPlane)
+    let start = first * o * s
+    switch y.dtype {
+    case .float32:
+        if toRows {
+            saddle_planes_to_rows_f32(y.pointer(Float.self) + start, Int64(count), Int64(o), Int64(s), rows.pointer(Float.self), Int64(count * s))
+        } else {
+            saddle_rows_to_planes_f32(rows.pointer(Float.self), Int64(count * s), Int64(count), Int64(o), Int64(s), y.pointer(Float.self) + start)
+        }
+    case .float64:
+        if toRows {
+            saddle_planes_to_rows_f64(y.pointer(Double.self) + start, Int64(count), Int64(o), Int64(s), rows.pointer(Double.self), Int64(count * s))
+        } else {
+            saddle_rows_to_planes_f64(rows.pointer(Double.self), Int64(count * s), Int64(count), Int64(o), Int64(s), y.pointer(Double.self) + start)
+        }
+    }
+}
+
+/// The group-`g` block of `rowsPerGroup` rows of a row-major matrix with `width` columns.
+private func block(_ t: Tensor, group g: Int, rowsPerGroup: Int, width: Int) -> Tensor {
+    t.view(from: g * rowsPerGroup * width, shape: [rowsPerGroup, width])
+}
+
+/// y = conv(x, w) + b, chunk by chunk: lower, one GEMM per group, rearrange.
+private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: ConvolutionPlan) throws -> Tensor {
+    let y = Tensor(uninitializedShape: plan.outputShape, dtype: x.dtype)
+    let chunk = plan.chunk
+    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: x.dtype)
+    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: x.dtype)
+    let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
+    let weights = w.detached.viewed(as: [plan.outChannels, kg])
+    for first in stride(from: 0, to: plan.batch, by: chunk) {
+        let count = Swift.min(chunk, plan.batch - first)
+        let ld = count * plan.outputPlane
+        lower(x, plan: plan, first: first, count: count, into: cols)
+        if let b {
+            fillRowsWithBias(b, rows: rows, width: ld)
+        }
+        for g in 0..<plan.groups {
+            var out = block(rows, group: g, rowsPerGroup: og, width: ld)
+            try Tensor.gemm(
+                block(weights, group: g, rowsPerGroup: og, width: kg), transposeA: false,
+                block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1)
+        }
+        arrange(y, plan: plan, first: first, count: count, rows: rows, toRows: false)
+    }
+    return y
+}
+
+/// Sets row j of `rows` (first `width` columns, leading dimension `width`) to b[j].
+private func fillRowsWithBias(_ b: Tensor, rows: Tensor, width: Int) {
+    for j in 0..<b.count {
+        switch b.dtype {
+        case .float32: saddle_fill_f32(rows.pointer(Float.self) + j * width, b.pointer(Float.self)[j], Int64(width))
+        case .float64: saddle_fill_f64(rows.pointer(Double.self) + j * width, b.pointer(Double.self)[j], Int64(width))
+        }
+    }
+}
+
+/// dx = conv^T(g; w): per chunk, one GEMM per group into the lowered layout, then col2im.
+private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan) throws -> Tensor {
+    var dx = Tensor.zeros(plan.inputShape, dtype: g.dtype)
+    dx.prepareForMutation()
+    let chunk = plan.chunk
+    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: g.dtype)
+    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: g.dtype)
+    let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
+    let weights = w.detached.viewed(as: [plan.outChannels, kg])
+    for first in stride(from: 0, to: plan.batch, by: chunk) {
+        let count = Swift.min(chunk, plan.batch - first)
+        let ld = count * plan.outputPlane
+        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
+        for group in 0..<plan.groups {
+            var out = block(cols, group: group, rowsPerGroup: kg, width: ld)
+            try Tensor.gemm(
+                block(weights, group: group, rowsPerGroup: og, width: kg), transposeA: true,
+                block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0)
+        }
+        raise(cols, plan: plan, first: first, count: count, into: dx)
+    }
+    return dx
+}
+
+/// dw = sum over images of g lowered(x)^T, one GEMM per group and chunk.
+private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPlan) throws -> Tensor {
+    let dw = Tensor(uninitializedShape: plan.weightShape, dtype: x.dtype)
+    let chunk = plan.chunk
+    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: x.dtype)
+    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: x.dtype)
+    let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
+    let target = dw.viewed(as: [plan.outChannels, kg])
+    for first in stride(from: 0, to: plan.batch, by: chunk) {
+        let count = Swift.min(chunk, plan.batch - first)
+        let ld = count * plan.outputPlane
+        lower(x, plan: plan, first: first, count: count, into: cols)
+        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
+        for group in 0..<plan.groups {
+            var out = block(target, group: group, rowsPerGroup: og, width: kg)
+            try Tensor.gemm(
+                block(rows, group: group, rowsPerGroup: og, width: ld), transposeA: false,
+                block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: first == 0 ? 0 : 1)
+        }
+    }
+    if plan.batch == 0 {
+        var zero = dw
+        zero.fill(with: 0)
+        return zero
+    }
+    return dw
+}
+
+// MARK: - Differentiable operations
+
+/// The 2-D convolution (cross-correlation, as PyTorch computes it) of images `input`
+/// `[batch, in, height, width]` with `weight` `[out, in / groups, kh, kw]` (PyTorch's layout)
+/// plus an optional `bias` `[out]`; the result is `[batch, out, oh, ow]`.
+///
+/// Lowered to matrix products (im2col, one GEMM per group) a chunk of images at a time, so the
+/// lowered input never exceeds 16 MiB of Float32 whatever the batch. The gradients are the two
+/// adjoint operations `conv2dInputGradient` and `conv2dWeightGradient`, each differentiable in
+/// turn, so Hessian-vector products and full Hessians through a convolution are exact.
+/// - Throws: `TensorError` when the shapes, groups or dtypes disagree or the kernel does not fit
+///   the padded input.
+public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: Convolution2DOptions = Convolution2DOptions()) throws -> Tensor {
+    let plan = try ConvolutionPlan(op: "conv2d", input: input.shape, weight: weight.shape, options: options)
+    guard input.dtype == weight.dtype else { throw TensorError.dtypeMismatch(op: "conv2d", dtypes: [input.dtype, weight.dtype]) }
+    if let bias {
+        guard bias.shape == [plan.outChannels] else {
+            throw TensorError.shapeMismatch(op: "conv2d", shapes: [weight.shape, bias.shape], reason: "bias must be [out]")
+        }
+        guard bias.dtype == input.dtype else { throw TensorError.dtypeMismatch(op: "conv2d", dtypes: [input.dtype, bias.dtype]) }
+    }
+    let output = try convolutionValues(input, weight, bias, plan: plan)
+    let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+    return Tensor.record(
+        "conv2d", inputs: inputs, output: output,
+        tangent: { c in try convolutionTangent(c, plan: plan, options: options) }
+    ) { c in
+        let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
+        var grads: [Tensor?] = [
+            c.needsGradient(0) ? try conv2dInputGradient(g, weight: w, inputShape: x.shape, options: options) : nil,
+            c.needsGradient(1) ? try conv2dWeightGradient(x, outputGradient: g, weightShape: w.shape, options: options) : nil,
+        ]
+        if c.inputs.count == 3 {
+            grads.append(c.needsGradient(2) ? try channelSums(g) : nil)
+        }
+        return grads
+    }
+}
+
+/// The sum of `[n, c, h, w]` over every axis but the channels: `[c]`.
+private func channelSums(_ g: Tensor) throws -> Tensor {
+    try g.reshaped(to: [g.shape[0], g.shape[1], g.count / Swift.max(1, g.shape[0] * g.shape[1])]).sum(alongAxis: 2).sum(alongAxis: 0)
+}
+
+/// The adjoint of `conv2d` in its input: the gradient `[batch, in, height, width]` of
+/// <conv2d(x, weight), outputGradient> with respect to x (PyTorch's `conv_transpose2d` of
+/// `outputGradient` with the same weight and options). Linear in both arguments and
+/// differentiable in both.
+/// - Throws: `TensorError` when the shapes disagree.
+public func conv2dInputGradient(
+    _ outputGradient: Tensor, weight: Tensor, inputShape: [Int], options: Convolution2DOptions = Convolution2DOptions()
+) throws -> Tensor {
+    let plan = try ConvolutionPlan(op: "conv2dInputGradient", input: inputShape, weight: weight.shape, options: options)
+    guard outputGradient.shape == plan.outputShape else {
+        throw TensorError.shapeMismatch(
+            op: "conv2dInputGradient", shapes: [outputGradient.shape, plan.outputShape], reason: "the output gradient must have the convolution's output shape")
+    }
+    guard outputGradient.dtype == weight.dtype else {
+        throw TensorError.dtypeMismatch(op: "conv2dInputGradient", dtypes: [outputGradient.dtype, weight.dtype])
+    }
+    let value = try inputGradientValues(outputGradient, weight, plan: plan)
+    return Tensor.record(
+        "conv2dInputGradient", inputs: [outputGradient, weight], output: value,
+        tangent: { c in try inputGradientTangent(c, plan: plan, options: options) }
+    ) { c in
+        let (g, w, u) = (c.inputs[0], c.inputs[1], c.cotangent)
+        return [
+            c.needsGradient(0) ? try conv2d(u, weight: w, options: options) : nil,
+            c.needsGradient(1) ? try conv2dWeightGradient(u, outputGradient: g, weightShape: w.shape, options: options) : nil,
+        ]
+    }
+}
+
+/// The adjoint of `conv2d` in its weight: the gradient `weightShape` of
+/// <conv2d(input, w), outputGradient> with respect to w. Linear in both arguments and
+/// differentiable in both.
+/// - Throws: `TensorError` when the shapes disagree.
+public func conv2dWeightGradient(
+    _ input: Tensor, outputGradient: Tensor, weightShape: [Int], options: Convolution2DOptions = Convolution2DOptions()
+) throws -> Tensor {
+    let plan = try ConvolutionPlan(op: "conv2dWeightGradient", input: input.shape, weight: weightShape, options: options)
+    guard outputGradient.shape == plan.outputShape else {
+        throw TensorError.shapeMismatch(
+            op: "conv2dWeightGradient", shapes: [outputGradient.shape, plan.outputShape], reason: "the output gradient must have the convolution's output shape")
+    }
+    guard outputGradient.dtype == input.dtype else {
+        throw TensorError.dtypeMismatch(op: "conv2dWeightGradient", dtypes: [input.dtype, outputGradient.dtype])
+    }
+    let value = try weightGradientValues(input, outputGradient, plan: plan)
+    return Tensor.record(
+        "conv2dWeightGradient", inputs: [input, outputGradient], output: value,
+        tangent: { c in try weightGradientTangent(c, plan: plan, options: options) }
+    ) { c in
+        let (x, g, v) = (c.inputs[0], c.inputs[1], c.cotangent)
+        return [
+            c.needsGradient(0) ? try conv2dInputGradient(g, weight: v, inputShape: x.shape, options: options) : nil,
+            c.needsGradient(1) ? try conv2d(x, weight: v, options: options) : nil,
+        ]
+    }
+}
+
+// MARK: - Forward-mode rules (bilinear: one term per argument)
+
+/// Direction d of a batched tangent `[directions] + shape`.
+private func direction(_ t: Tensor, _ d: Int, shape: [Int]) throws -> Tensor {
+    try t.rows(d..<(d + 1)).reshaped(to: shape)
+}
+
+/// Stacks per-direction results `[p] + shape`.
+private func stacked(_ parts: [Tensor]) throws -> Tensor {
+    try Tensor.concatenating(parts.map { try $0.reshaped(to: [1] + $0.shape) }, alongAxis: 0)
+}
+
+/// A tangent whose batch axis can absorb the directions: `[p, n, ...]` as `[p n, ...]`.
+private func merged(_ t: Tensor) throws -> Tensor {
+    try t.reshaped(to: [t.shape[0] * t.shape[1]] + t.shape.dropFirst(2))
+}
+
+private func sum(_ a: Tensor?, _ b: Tensor?) throws -> Tensor? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return try a + b
+}
+
+private func convolutionTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+    let (p, x, w) = (c.directions, c.inputs[0], c.inputs[1])
+    var total: Tensor?
+    if let tx = c.tangents[0] {
+        total = try conv2d(merged(tx), weight: w, options: options).reshaped(to: [p] + plan.outputShape)
+    }
+    if let tw = c.tangents[1] {
+        total = try sum(total, stacked((0..<p).map { try conv2d(x, weight: direction(tw, $0, shape: w.shape), options: options) }))
+    }
+    if c.inputs.count == 3, let tb = c.tangents[2] {
+        total = try sum(total, tb.reshaped(to: [p, 1, plan.outChannels, 1, 1]))
+    }
+    return try total.map(c.complete)
+}
+
+private func inputGradientTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+    let (p, g, w) = (c.directions, c.inputs[0], c.inputs[1])
+    var total: Tensor?
+    if let tg = c.tangents[0] {
+        var shape = plan.inputShape
+        shape[0] *= p
+        total = try conv2dInputGradient(merged(tg), weight: w, inputShape: shape, options: options).reshaped(to: [p] + plan.inputShape)
+    }
+    if let tw = c.tangents[1] {
+        total = try sum(total, stacked((0..<p).map {
+            try conv2dInputGradient(g, weight: direction(tw, $0, shape: w.shape), inputShape: plan.inputShape, options: options)
+        }))
+    }
+    return total
+}
+
+private func weightGradientTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+    let (p, x, g) = (c.directions, c.inputs[0], c.inputs[1])
+    var total: Tensor?
+    if let tx = c.tangents[0] {
+        total = try stacked((0..<p).map {
+            try conv2dWeightGradient(direction(tx, $0, shape: x.shape), outputGradient: g, weightShape: plan.weightShape, options: options)
+        })
+    }
+    if let tg = c.tangents[1] {
+        total = try sum(total, stacked((0..<p).map {
+            try conv2dWeightGradient(x, outputGradient: direction(tg, $0, shape: g.shape), weightShape: plan.weightShape, options: options)
+        }))
+    }
+    return total
+}
