@@ -21,6 +21,16 @@ ROWS = {
     "hessian_tiny_105_ms_vs_vectorized": ("hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_vectorize_ms")),
     "hvp_mlp_64_256_256_10_b128_ms": ("hvp_mlp_64_256_256_10_b128_ms", ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms")),
     "grad_mlp_64_256_256_10_b128_ms": ("grad_mlp_64_256_256_10_b128_ms", ("d_hessian", "grad_only_same_mlp_ms")),
+    "cnn_fmnist_b128_step_ms": ("cnn_fmnist_b128_step_ms", ("f_conv", "cnn_fmnist_b128", "step_ms")),
+    "resnet8_fmnist_b128_step_ms": ("resnet8_fmnist_b128_step_ms", ("f_conv", "resnet8_fmnist_b128", "step_ms")),
+    "hvp_cnn_b32_ms": ("hvp_cnn_b32_ms", ("f_conv", "hvp_cnn_b32_ms")),
+    "grad_cnn_b32_ms": ("grad_cnn_b32_ms", ("f_conv", "grad_cnn_b32_ms")),
+}
+
+# Parameter counts printed beside the rows: saddle-bench key -> PyTorch path.
+PARAMETERS = {
+    "cnn_fmnist_b128_params": ("f_conv", "cnn_fmnist_b128", "params"),
+    "resnet8_fmnist_b128_params": ("f_conv", "resnet8_fmnist_b128", "params"),
 }
 
 
@@ -83,6 +93,11 @@ def summarize(saddle_runs, torch_runs, out):
         summary["workloads"][row] = {"saddle_ms": ms, "pytorch_ms": mt, "ratio": ms / mt, "pairs": pairs}
         listing = ", ".join(f"{x:.3f}/{y:.3f}" for x, y in pairs)
         print(f"{row:40} {ms:10.3f} {mt:10.3f} {ms / mt:7.2f}  {listing}")
+    for key, path in PARAMETERS.items():
+        counts = [(s.get(key), lookup(t, path)) for s, t in zip(saddle_runs, torch_runs)]
+        if counts and counts[0][0] is not None:
+            summary.setdefault("parameters", {})[key] = {"saddle": counts[0][0], "pytorch": counts[0][1]}
+            print(f"{key:40} saddle {counts[0][0]}, pytorch {counts[0][1]}")
     print(f"blas_core {summary['blas_core']}, sgemm_1024_gflops {summary['sgemm_1024_gflops']:.1f}, rounds kept {len(saddle_runs)}")
     if out:
         with open(out, "w") as f:

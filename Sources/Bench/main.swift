@@ -133,6 +133,7 @@ func main() throws {
         results.append(("hessian_tiny_105_ms", t.median * 1e3))
         results.append(("hessian_tiny_params", layout.scalarCount))
     }
+    results += try convolutionResults(repeats: repeats, wanted: wanted)
     if let plugin = options.plugin { results += try pluginOverhead(plugin: plugin, repeats: repeats) }
     if options.only?.contains("lanczos") == true { results += try lanczosReport() }
     results.append(("threads", threads))

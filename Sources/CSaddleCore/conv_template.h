@@ -69,6 +69,31 @@ SADDLE_CLONES void S(saddle_col2im)(const T *cols, int64_t ld, SaddleWindow g, T
 // (as in PyTorch). `index` receives the flat position of the chosen input in the whole buffer.
 SADDLE_CLONES void S(saddle_maxpool)(const T *x, int64_t planes, SaddleWindow g, T *out,
                                      int64_t *index) {
+    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1) {
+        // The common 2x2 window, stride 2: the same first-maximum rule, without bounds checks.
+        for (int64_t p = 0; p < planes; p++) {
+            const T *plane = x + p * g.h * g.w;
+            for (int64_t oy = 0; oy < g.oh; oy++) {
+                const T *r0 = plane + 2 * oy * g.w, *r1 = r0 + g.w;
+                T *o = out + (p * g.oh + oy) * g.ow;
+                int64_t *at = index + (p * g.oh + oy) * g.ow;
+                int64_t base = p * g.h * g.w + 2 * oy * g.w;
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    T best = r0[2 * ox];
+                    int64_t k = 0;
+                    T v = r0[2 * ox + 1];
+                    if (v > best || v != v) { best = v; k = 1; }
+                    v = r1[2 * ox];
+                    if (v > best || v != v) { best = v; k = g.w; }
+                    v = r1[2 * ox + 1];
+                    if (v > best || v != v) { best = v; k = g.w + 1; }
+                    o[ox] = best;
+                    at[ox] = base + 2 * ox + k;
+                }
+            }
+        }
+        return;
+    }
     for (int64_t p = 0; p < planes; p++) {
         const T *plane = x + p * g.h * g.w;
         for (int64_t oy = 0; oy < g.oh; oy++) {

@@ -157,7 +157,18 @@ private let splitSeedSpec = ParameterSpec("split_seed", .integer(0...Int(Int32.m
 private func standardizeSpec(_ value: String) -> ParameterSpec {
     ParameterSpec("standardize", .choice(["per_feature", "scalar", "none"]), default: .string(value), "feature standardization fitted on the training part")
 }
-private let formatSpec = ParameterSpec("format", .choice(["flat", "rows"]), default: .string("flat"), "examples as vectors or as row sequences")
+private let formatSpec = ParameterSpec(
+    "format", .choice(["flat", "rows", "images"]), default: .string("flat"),
+    "examples as vectors, as row sequences [height, width], or as one-channel images [1, height, width] for conv nets")
+
+/// The shape of one example of a `side` x `side` image data set in the given format.
+private func exampleShape(_ format: String, side: Int) -> [Int] {
+    switch format {
+    case "rows": [side, side]
+    case "images": [1, side, side]
+    default: [side * side]
+    }
+}
 
 /// Held-out split and standardization shared by the dataset components.
 func prepare(_ data: Dataset, test: Dataset?, _ args: Arguments, exampleShape: [Int]) throws -> DataSplits {
@@ -204,9 +215,9 @@ func builtinDatasetEntries() -> [ComponentEntry] {
             kind: .dataset, name: "digits", summary: "the bundled UCI optical digits (1797 images of 8x8, 10 classes)",
             parameters: [validationSpec(0.2), splitSeedSpec, standardizeSpec("per_feature"), formatSpec],
             factory: .dataset(
-                shape: { args in args.string("format") == "rows" ? [8, 8] : [64] },
+                shape: { args in exampleShape(args.string("format"), side: 8) },
                 load: { args, dtype in
-                    try prepare(try Digits.load(dtype: dtype), test: nil, args, exampleShape: args.string("format") == "rows" ? [8, 8] : [64])
+                    try prepare(try Digits.load(dtype: dtype), test: nil, args, exampleShape: exampleShape(args.string("format"), side: 8))
                 })),
         ComponentEntry(
             kind: .dataset, name: "fashion_mnist",
@@ -216,12 +227,12 @@ func builtinDatasetEntries() -> [ComponentEntry] {
                 validationSpec(0), splitSeedSpec, standardizeSpec("scalar"), formatSpec,
             ],
             factory: .dataset(
-                shape: { args in args.string("format") == "rows" ? [28, 28] : [784] },
+                shape: { args in exampleShape(args.string("format"), side: 28) },
                 load: { args, dtype in
                     let directory = URL(fileURLWithPath: args.string("directory"))
                     let train = try FashionMNIST.load(.train, directory: directory, dtype: dtype).scaled(by: 1.0 / 255)
                     let test = try FashionMNIST.load(.test, directory: directory, dtype: dtype).scaled(by: 1.0 / 255)
-                    return try prepare(train, test: test, args, exampleShape: args.string("format") == "rows" ? [28, 28] : [784])
+                    return try prepare(train, test: test, args, exampleShape: exampleShape(args.string("format"), side: 28))
                 })),
         ComponentEntry(
             kind: .dataset, name: "csv", summary: "numeric CSV, one example per line, the label in one column",

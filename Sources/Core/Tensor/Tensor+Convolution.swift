@@ -79,12 +79,14 @@ struct ConvolutionPlan {
 private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor) {
     let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
     let window = plan.raw
-    for i in 0..<count {
+    Parallel.forEachRange(count, elements: count * plan.rows * plane) { range in
+        for i in range {
         switch x.dtype {
         case .float32:
             saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * plane, Int64(ld))
         case .float64:
             saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * plane, Int64(ld))
+        }
         }
     }
 }
@@ -93,12 +95,14 @@ private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, i
 private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor) {
     let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
     let window = plan.raw
-    for i in 0..<count {
+    Parallel.forEachRange(count, elements: count * plan.rows * plane) { range in
+        for i in range {
         switch dx.dtype {
         case .float32:
             saddle_col2im_f32(cols.pointer(Float.self) + i * plane, Int64(ld), window, dx.pointer(Float.self) + (first + i) * image)
         case .float64:
             saddle_col2im_f64(cols.pointer(Double.self) + i * plane, Int64(ld), window, dx.pointer(Double.self) + (first + i) * image)
+        }
         }
     }
 }
@@ -106,19 +110,16 @@ private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int
 /// Copies images `first ..< first + count` of `y` [n, o, plane] into `rows` [o, count plane], or back.
 private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int, rows: Tensor, toRows: Bool) {
     let (o, s) = (plan.outChannels, plan.outputPlane)
-    let start = first * o * s
-    switch y.dtype {
-    case .float32:
-        if toRows {
-            saddle_planes_to_rows_f32(y.pointer(Float.self) + start, Int64(count), Int64(o), Int64(s), rows.pointer(Float.self), Int64(count * s))
-        } else {
-            saddle_rows_to_planes_f32(rows.pointer(Float.self), Int64(count * s), Int64(count), Int64(o), Int64(s), y.pointer(Float.self) + start)
-        }
-    case .float64:
-        if toRows {
-            saddle_planes_to_rows_f64(y.pointer(Double.self) + start, Int64(count), Int64(o), Int64(s), rows.pointer(Double.self), Int64(count * s))
-        } else {
-            saddle_rows_to_planes_f64(rows.pointer(Double.self), Int64(count * s), Int64(count), Int64(o), Int64(s), y.pointer(Double.self) + start)
+    let ld = Int64(count * s)
+    Parallel.forEachRange(count, elements: count * o * s) { range in
+        let (n, start, column) = (Int64(range.count), (first + range.lowerBound) * o * s, range.lowerBound * s)
+        switch y.dtype {
+        case .float32:
+            let (planes, matrix) = (y.pointer(Float.self) + start, rows.pointer(Float.self) + column)
+            if toRows { saddle_planes_to_rows_f32(planes, n, Int64(o), Int64(s), matrix, ld) } else { saddle_rows_to_planes_f32(matrix, ld, n, Int64(o), Int64(s), planes) }
+        case .float64:
+            let (planes, matrix) = (y.pointer(Double.self) + start, rows.pointer(Double.self) + column)
+            if toRows { saddle_planes_to_rows_f64(planes, n, Int64(o), Int64(s), matrix, ld) } else { saddle_rows_to_planes_f64(matrix, ld, n, Int64(o), Int64(s), planes) }
         }
     }
 }

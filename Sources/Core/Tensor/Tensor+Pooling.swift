@@ -92,10 +92,21 @@ public func maxPool2d(_ input: Tensor, window: Window2D) throws -> Tensor {
     let shape = [input.shape[0], input.shape[1], output.height, output.width]
     let values = Tensor(uninitializedShape: shape, dtype: input.dtype)
     var index = [Int64](repeating: 0, count: values.count)
+    let (inPlane, outPlane) = (input.shape[2] * input.shape[3], output.height * output.width)
     index.withUnsafeMutableBufferPointer { idx in
-        switch input.dtype {
-        case .float32: saddle_maxpool_f32(input.pointer(Float.self), Int64(planes), raw, values.pointer(Float.self), idx.baseAddress)
-        case .float64: saddle_maxpool_f64(input.pointer(Double.self), Int64(planes), raw, values.pointer(Double.self), idx.baseAddress)
+        nonisolated(unsafe) let base = idx.baseAddress!
+        Parallel.forEachRange(planes, elements: input.count) { range in
+            let (n, first) = (Int64(range.count), range.lowerBound)
+            switch input.dtype {
+            case .float32:
+                saddle_maxpool_f32(input.pointer(Float.self) + first * inPlane, n, raw, values.pointer(Float.self) + first * outPlane, base + first * outPlane)
+            case .float64:
+                saddle_maxpool_f64(input.pointer(Double.self) + first * inPlane, n, raw, values.pointer(Double.self) + first * outPlane, base + first * outPlane)
+            }
+            // Indices are flat over the whole input: shift this part's plane-relative ones.
+            if first > 0 {
+                for k in (first * outPlane)..<((first + range.count) * outPlane) { base[k] += Int64(first * inPlane) }
+            }
         }
     }
     return recordSelection("maxPool2d", input: input, output: values, index: index)

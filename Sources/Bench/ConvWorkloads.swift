@@ -1,0 +1,93 @@
+import Saddle
+
+/// The CNN of torch_bench.py section f: conv(1->32, 3x3, pad 1) ReLU maxpool2, conv(32->64,
+/// 3x3, pad 1) ReLU maxpool2, Linear 3136-128 ReLU, Linear 128-10, with PyTorch's default
+/// initialization.
+func fashionCNN(using generator: inout RandomGenerator) throws -> Sequential {
+    try Sequential {
+        try Conv2D(inputChannels: 1, outputChannels: 32, kernel: 3, padding: .explicit(1), using: &generator)
+        ReLU()
+        try MaxPool2D(kernel: 2)
+        try Conv2D(inputChannels: 32, outputChannels: 64, kernel: 3, padding: .explicit(1), using: &generator)
+        ReLU()
+        try MaxPool2D(kernel: 2)
+        Flatten()
+        try Dense(inputSize: 64 * 7 * 7, units: 128, using: &generator)
+        ReLU()
+        try Dense(inputSize: 128, units: 10, using: &generator)
+    }
+}
+
+/// A basic block of torch_bench.py: conv3x3-BN-ReLU-conv3x3-BN, a 1x1 conv-BN projection
+/// shortcut when the shape changes, ReLU after the sum.
+func basicBlock(_ input: Int, _ output: Int, stride: Int, using generator: inout RandomGenerator) throws -> Residual {
+    let branch = try Sequential {
+        try Conv2D(inputChannels: input, outputChannels: output, kernel: 3, stride: Size2D(stride, stride), padding: .explicit(1), useBias: false, using: &generator)
+        try BatchNorm(featureCount: output)
+        ReLU()
+        try Conv2D(inputChannels: output, outputChannels: output, kernel: 3, padding: .explicit(1), useBias: false, using: &generator)
+        try BatchNorm(featureCount: output)
+    }
+    var shortcut: Sequential?
+    if stride != 1 || input != output {
+        shortcut = try Sequential {
+            try Conv2D(inputChannels: input, outputChannels: output, kernel: 1, stride: Size2D(stride, stride), useBias: false, using: &generator)
+            try BatchNorm(featureCount: output)
+        }
+    }
+    return Residual(branch: branch, shortcut: shortcut, activation: ReLU())
+}
+
+/// The resnet8 of torch_bench.py: stem conv 16 + BN + ReLU, blocks 16 -> 32 (stride 2) -> 64
+/// (stride 2), global average pool, Linear 64-10.
+func resnet8(using generator: inout RandomGenerator) throws -> Sequential {
+    try Sequential {
+        try Conv2D(inputChannels: 1, outputChannels: 16, kernel: 3, padding: .explicit(1), useBias: false, using: &generator)
+        try BatchNorm(featureCount: 16)
+        ReLU()
+        try basicBlock(16, 16, stride: 1, using: &generator)
+        try basicBlock(16, 32, stride: 2, using: &generator)
+        try basicBlock(32, 64, stride: 2, using: &generator)
+        GlobalAveragePool()
+        try Dense(inputSize: 64, units: 10, using: &generator)
+    }
+}
+
+/// A batch of `batch` standard normal 1x28x28 images with random labels of 10 classes.
+func imageBatch(_ batch: Int, using generator: inout RandomGenerator) -> (Tensor, Tensor) {
+    let x = Tensor.randomNormal([batch, 1, 28, 28], using: &generator)
+    let labels = (0..<batch).map { _ in Float(generator.next() % 10) }
+    return (x, Tensor(labels))
+}
+
+/// The conv-net rows: training steps of the CNN and resnet8 at batch 128, and a gradient and a
+/// Hessian-vector product of the CNN's loss at batch 32, with each model's parameter count.
+func convolutionResults(repeats: Int, wanted: (String) -> Bool) throws -> [(String, Any)] {
+    var results: [(String, Any)] = []
+    for (key, make) in [("cnn_fmnist_b128", fashionCNN), ("resnet8_fmnist_b128", resnet8)] as [(String, (inout RandomGenerator) throws -> Sequential)] {
+        guard wanted(key + "_step_ms") else { continue }
+        var generator = RandomGenerator(seed: 0)
+        let model = try make(&generator)
+        let (x, y) = imageBatch(128, using: &generator)
+        results.append((key + "_step_ms", try stepMilliseconds(model, input: x, labels: y, steps: 10, repeats: repeats)))
+        results.append((key + "_params", model.parameterCount))
+    }
+    if wanted("hvp_cnn_b32_ms") || wanted("grad_cnn_b32_ms") {
+        var generator = RandomGenerator(seed: 2)
+        let model = try fashionCNN(using: &generator)
+        let (x, y) = imageBatch(32, using: &generator)
+        let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: x, target: y)
+        let parameters = model.parameters
+        let direction = parameters.mapTensors { Tensor.randomNormal($0.shape, using: &generator) }
+        if wanted("hvp_cnn_b32_ms") {
+            let t = try time(steps: 10, repeats: repeats) { _ = try objective.hessianVectorProduct(at: parameters, along: direction) }
+            results.append(("hvp_cnn_b32_ms", t.median * 1e3))
+        }
+        if wanted("grad_cnn_b32_ms") {
+            let t = try time(steps: 10, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
+            results.append(("grad_cnn_b32_ms", t.median * 1e3))
+        }
+        results.append(("cnn_params", model.parameterCount))
+    }
+    return results
+}
