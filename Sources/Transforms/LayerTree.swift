@@ -139,11 +139,16 @@ enum TransformSupport {
     static func identityBatchNorm(
         before index: Int, in parent: String, of model: any Layer, probe: Tensor, factory: any TransformLayerFactory, path: String
     ) throws -> any Layer {
-        let h = try activations(before: index, in: parent, of: model, probe: probe)
-        guard h.rank == 2 else {
+        var h = try activations(before: index, in: parent, of: model, probe: probe)
+        guard h.rank >= 2 else {
             throw TransformError.unsupported(
                 path: path, layer: "\(type(of: try LayerTree.layer(at: path, in: model)))",
-                reason: "does not output [batch, features], so a BatchNorm cannot follow it")
+                reason: "does not output [batch, features] or [batch, channels, ...], so a BatchNorm cannot follow it")
+        }
+        if h.rank > 2 {
+            // Per-channel statistics over the batch and the spatial positions, as BatchNorm2d computes them.
+            let (n, c) = (h.shape[0], h.shape[1])
+            h = try h.reshaped(to: [n, c, h.count / (n * c)]).permuted([0, 2, 1]).reshaped(to: [h.count / c, c])
         }
         let mean = try h.mean(alongAxis: 0)
         let variance = try (h - mean).squared().mean(alongAxis: 0)

@@ -134,8 +134,16 @@ enum Widening {
         }
         let counts = try Replication.counts(mapping, units: current)
         var reader = index + 1
+        var flattened = false
         while reader < siblings.count, let passing = siblings[reader] as? any FeatureMapping {
             replaced[reader] = try passing.mappingFeatures(mapping, using: &context.generator)
+            if passing is any ChannelBlockFlattening {
+                guard widenable is any ChannelOutputWidening else {
+                    throw TransformError.successor(
+                        path: path, reason: "its outputs are not channels, so a widening cannot pass through the flatten at \(parent.isEmpty ? "" : parent + ".")\(reader)")
+                }
+                flattened = true
+            }
             reader += 1
         }
         let prefix = parent.isEmpty ? "" : parent + "."
@@ -151,13 +159,18 @@ enum Widening {
             throw TransformError.successor(
                 path: path, reason: "its successor \(prefix)\(reader) would need a tensor of about \(String(format: "%.3g", readerLargest)) elements, more than the limit of \(Tensor.maximumConfiguredElements)")
         }
-        guard next.inputFeatures == current else {
+        // Through a flatten, channel j is the block of features j b ..< (j + 1) b (b = h x w,
+        // read from the reader's width): whole blocks replicate.
+        let block = flattened && current > 0 && next.inputFeatures % current == 0 ? next.inputFeatures / current : 1
+        guard next.inputFeatures == current * block else {
             throw TransformError.successor(
-                path: path, reason: "its successor \(prefix)\(reader) reads \(next.inputFeatures) features, not the layer's \(current) outputs")
+                path: path, reason: "its successor \(prefix)\(reader) reads \(next.inputFeatures) features, not the layer's \(current) outputs\(flattened ? " (or a whole number of flattened positions per output)" : "")")
         }
+        let expanded = block == 1 ? mapping : mapping.flatMap { source in (0..<block).map { source * block + $0 } }
+        let expandedCounts = block == 1 ? counts : counts.flatMap { Array(repeating: $0, count: block) }
         switch decision {
-        case .replicate: replaced[reader] = try next.wideningInputs(to: mapping, counts: counts, split: split, using: &context.generator)
-        case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra, using: &context.generator)
+        case .replicate: replaced[reader] = try next.wideningInputs(to: expanded, counts: expandedCounts, split: split, using: &context.generator)
+        case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra * block, using: &context.generator)
         }
         let updated = try LayerTree.editing(parent, in: model) { try $0.replacingChildren(replaced) }
         let before = model.tensors

@@ -92,7 +92,7 @@ let preservationCases: [PreservationCase] = [
     }, transform: Net2DeeperNet(layer: "0", batchNorm: true), inputShape: [6]),
     PreservationCase(name: "batchnorm insertion", model: { g in Sequential([try dense(6, 5, &g), Tanh(), try dense(5, 3, &g)]) },
                      transform: BatchNormInsertion(layer: "0"), inputShape: [6]),
-]
+] + convolutionPreservationCases
 
 @Suite("Transforms preserve the function")
 struct FunctionPreservationTests {

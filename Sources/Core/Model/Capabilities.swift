@@ -47,6 +47,15 @@ public protocol FeatureMapping: Layer {
     func mappingFeatures(_ mapping: [Int], using generator: inout RandomGenerator) throws -> Self
 }
 
+/// A layer whose output units are channels: axis 1 of `[batch, channels, ...]` (convolutions).
+/// Only such a layer's widening may pass through a `ChannelBlockFlattening` layer.
+public protocol ChannelOutputWidening: OutputWidening {}
+
+/// A per-channel layer that lays each channel's positions out as one contiguous block of
+/// features (Flatten of `[channels, h, w]` in (C, H, W) order): a widening passing through it
+/// replicates whole blocks, the block size read from the next layer's input width.
+public protocol ChannelBlockFlattening: FeatureMapping {}
+
 /// A layer that can give a layer of its own kind initialized to the identity on its outputs,
 /// for inserting depth without changing the function (Net2DeeperNet).
 public protocol IdentityInitializable: Layer {
