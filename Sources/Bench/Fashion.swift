@@ -4,7 +4,7 @@ import Saddle
 /// Fashion-MNIST time to accuracy with the recipe of ../shared/bench/README.md (the same as
 /// torch_fmnist.py): pixels / 255, standardized with the training set's scalar mean and std;
 /// batch 128 reshuffled every epoch, last partial batch kept; SGD momentum 0.9, learning rate
-/// 0.1 with per-epoch cosine decay over `maxEpochs`; PyTorch's default initialization; test
+/// 0.1 (0.05 for the CNN) with per-epoch cosine decay over `maxEpochs`; PyTorch's default initialization; test
 /// accuracy on the 10k test images after every epoch, stopping at the target.
 struct FashionRun {
     var model = "mlp_bn"
@@ -32,6 +32,7 @@ struct FashionRun {
         let network: any Layer
         let target: Double
         var clip: Double?
+        var learningRate = 0.1
         switch model {
         case "mlp_bn", "mlp":
             train = try train.flattened()
@@ -54,15 +55,21 @@ struct FashionRun {
             }
             target = 0.87
             clip = 1
+        case "cnn":
+            train = try train.reshapingExamples(to: [1, 28, 28])
+            test = try test.reshapingExamples(to: [1, 28, 28])
+            network = try fashionCNN(using: &generator)
+            target = 0.91
+            learningRate = 0.05
         default:
-            throw BenchError.usage("unknown model \(model); use mlp_bn, mlp or lstm")
+            throw BenchError.usage("unknown model \(model); use mlp_bn, mlp, lstm or cnn")
         }
         var options = try TrainingOptions(epochs: maxEpochs, batchSize: 128, seed: seed)
         options.schedule = try CosineSchedule(epochs: maxEpochs)
         options.progress = .lines
         var trainer = Trainer(
             model: network, loss: SoftmaxCrossEntropy(),
-            optimizer: try SGD(learningRate: 0.1, momentum: 0.9, maxGradientNorm: clip), options: options)
+            optimizer: try SGD(learningRate: learningRate, momentum: 0.9, maxGradientNorm: clip), options: options)
         let history = try trainer.fit(training: train, validation: test, callbacks: [StopAtTarget(target: target, stop: stopAtTarget)])
         var cumulative = 0.0
         var reachedEpoch: Int?

@@ -52,7 +52,7 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .usage(let message):
-            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2] [--plugin libacme.so]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
+            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2] [--plugin libacme.so]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm|cnn] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
         }
     }
 }

@@ -145,3 +145,16 @@ struct ConvolutionGoldenTests {
         #expect(worst <= 1e-7 * max(scale, 1), "finite differences differ by \(worst)")
     }
 }
+
+@Suite("Conv nets train")
+struct ConvolutionTrainingTests {
+    @Test("examples/digits_cnn.json (8x8 digit images) learns: held-out accuracy far above chance after 3 epochs")
+    func digitsCNN() throws {
+        let configuration = try RunConfiguration.read(Executables.examples.appendingPathComponent("digits_cnn.json"), registry: .builtin)
+        var run = try Run(configuration)
+        let history = try run.train()
+        let accuracy = try #require(history.last?.validationAccuracy)
+        #expect(history.allSatisfy { $0.trainingLoss.isFinite })
+        #expect(accuracy >= 0.6, "held-out accuracy \(accuracy)")
+    }
+}

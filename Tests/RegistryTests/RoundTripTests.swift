@@ -106,7 +106,7 @@ struct RoundTripTests {
         }
     }
 
-    @Test("run files round trip", arguments: ["digits_mlp", "digits_maxout", "digits_batchnorm", "digits_lstm", "digits_net2net", "digits_tiny_tanh", "fashion_mlp_batchnorm", "fashion_lstm"])
+    @Test("run files round trip", arguments: ["digits_mlp", "digits_maxout", "digits_batchnorm", "digits_lstm", "digits_net2net", "digits_tiny_tanh", "fashion_mlp_batchnorm", "fashion_lstm", "fashion_cnn", "fashion_resnet", "digits_cnn"])
     func runFileRoundTrip(_ example: String) throws {
         let url = Executables.examples.appendingPathComponent("\(example).json")
         let configuration = try RunConfiguration.read(url, registry: .builtin)
