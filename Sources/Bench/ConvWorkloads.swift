@@ -91,3 +91,41 @@ func convolutionResults(repeats: Int, wanted: (String) -> Bool) throws -> [(Stri
     }
     return results
 }
+
+/// Milliseconds of each operation of the CNN step at batch 128, measured alone (`--only
+/// cnn_profile`): where the step's time goes.
+func convolutionProfile(repeats: Int) throws -> [(String, Any)] {
+    var generator = RandomGenerator(seed: 0)
+    let x = Tensor.randomNormal([128, 1, 28, 28], using: &generator)
+    let w1 = Tensor.randomNormal([32, 1, 3, 3], using: &generator), b1 = Tensor.randomNormal([32], using: &generator)
+    let w2 = Tensor.randomNormal([64, 32, 3, 3], using: &generator), b2 = Tensor.randomNormal([64], using: &generator)
+    let options = Convolution2DOptions(padding: Padding2D(1))
+    let window = try Window2D(kernel: 2, stride: 2)
+    let h1 = try conv2d(x, weight: w1, bias: b1, options: options)
+    let p1 = try maxPool2d(relu(h1), window: window)
+    let h2 = try conv2d(p1, weight: w2, bias: b2, options: options)
+    let g2 = Tensor.randomNormal(h2.shape, using: &generator)
+    let g1 = Tensor.randomNormal(h1.shape, using: &generator)
+    let p2 = try maxPool2d(relu(h2), window: window)
+    let w3 = Tensor.randomNormal([128, 3136], using: &generator)
+    var results: [(String, Any)] = []
+    func measure(_ name: String, _ body: () throws -> Void) throws {
+        results.append(("profile_" + name + "_ms", try time(steps: 5, repeats: repeats, body).median * 1e3))
+    }
+    try measure("conv1_forward") { _ = try conv2d(x, weight: w1, bias: b1, options: options) }
+    try measure("conv1_weight_gradient") { _ = try conv2dWeightGradient(x, outputGradient: g1, weightShape: w1.shape, options: options) }
+    try measure("relu1_forward") { _ = relu(h1) }
+    try measure("maxpool1_forward") { _ = try maxPool2d(h1, window: window) }
+    try measure("conv2_forward") { _ = try conv2d(p1, weight: w2, bias: b2, options: options) }
+    try measure("conv2_input_gradient") { _ = try conv2dInputGradient(g2, weight: w2, inputShape: p1.shape, options: options) }
+    try measure("conv2_weight_gradient") { _ = try conv2dWeightGradient(p1, outputGradient: g2, weightShape: w2.shape, options: options) }
+    try measure("dense1_forward") { _ = try linear(p2.reshaped(to: [128, 3136]), weight: w3, bias: nil) }
+    let a = Tensor.randomNormal([64, 288], using: &generator), b = Tensor.randomNormal([288, 128 * 196], using: &generator)
+    try measure("conv2_gemm_only") { _ = try matmul(a, b) }
+    let recorded = h1.recorded()
+    try measure("relu_maxpool1_backward") {
+        let out = try maxPool2d(relu(recorded), window: window)
+        _ = try gradients(of: out, wrt: [recorded], seed: out)
+    }
+    return results
+}

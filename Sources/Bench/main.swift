@@ -136,6 +136,7 @@ func main() throws {
     results += try convolutionResults(repeats: repeats, wanted: wanted)
     if let plugin = options.plugin { results += try pluginOverhead(plugin: plugin, repeats: repeats) }
     if options.only?.contains("lanczos") == true { results += try lanczosReport() }
+    if options.only?.contains("cnn_profile") == true { results += try convolutionProfile(repeats: repeats) }
     results.append(("threads", threads))
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))

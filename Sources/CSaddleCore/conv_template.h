@@ -262,16 +262,96 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_backward)(const T *g, const T *x_
     }
 }
 
-// Copies x [n, o, s] into rows [o, ld] with image i's plane of channel j at column i s of row j.
-SADDLE_CLONES void S(saddle_planes_to_rows)(const T *x, int64_t n, int64_t o, int64_t s, T *rows,
-                                            int64_t ld) {
+// Copies x [n, o, oh, ow] into rows [o, ld]: image i's plane of channel j goes to row j from
+// column i oh wp, each output row of ow values followed by wp - ow zeros (the lanes of the
+// padded-row lowering that are not outputs; wp = ow for the plain lowering).
+SADDLE_CLONES void S(saddle_planes_to_rows)(const T *x, int64_t n, int64_t o, int64_t oh, int64_t ow,
+                                            int64_t wp, T *rows, int64_t ld) {
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < o; j++) memcpy(rows + j * ld + i * s, x + (i * o + j) * s, (size_t)s * sizeof(T));
+        for (int64_t j = 0; j < o; j++) {
+            const T *src = x + (i * o + j) * oh * ow;
+            T *dst = rows + j * ld + i * oh * wp;
+            if (wp == ow) {
+                memcpy(dst, src, (size_t)(oh * ow) * sizeof(T));
+                continue;
+            }
+            for (int64_t y = 0; y < oh; y++) {
+                memcpy(dst + y * wp, src + y * ow, (size_t)ow * sizeof(T));
+                for (int64_t k = ow; k < wp; k++) dst[y * wp + k] = 0;
+            }
+        }
 }
 
-// The inverse of saddle_planes_to_rows.
-SADDLE_CLONES void S(saddle_rows_to_planes)(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t s,
-                                            T *x) {
+// The inverse of saddle_planes_to_rows, dropping the lanes beyond ow.
+SADDLE_CLONES void S(saddle_rows_to_planes)(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t oh,
+                                            int64_t ow, int64_t wp, T *x) {
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < o; j++) memcpy(x + (i * o + j) * s, rows + j * ld + i * s, (size_t)s * sizeof(T));
+        for (int64_t j = 0; j < o; j++) {
+            T *dst = x + (i * o + j) * oh * ow;
+            const T *src = rows + j * ld + i * oh * wp;
+            if (wp == ow) {
+                memcpy(dst, src, (size_t)(oh * ow) * sizeof(T));
+                continue;
+            }
+            for (int64_t y = 0; y < oh; y++) memcpy(dst + y * ow, src + y * wp, (size_t)ow * sizeof(T));
+        }
+}
+
+// Copies `planes` planes h x w into zero planes hp x wp (top rows and left columns of padding),
+// one every `stride` elements; the stride - hp wp elements after each plane are zeroed too.
+SADDLE_CLONES void S(saddle_pad_planes)(const T *x, int64_t planes, int64_t h, int64_t w, int64_t top,
+                                        int64_t left, int64_t hp, int64_t wp, int64_t stride, T *out) {
+    for (int64_t p = 0; p < planes; p++) {
+        T *dst = out + p * stride;
+        const T *src = x + p * h * w;
+        for (int64_t k = 0; k < top * wp; k++) dst[k] = 0;
+        for (int64_t y = 0; y < h; y++) {
+            T *row = dst + (top + y) * wp;
+            for (int64_t k = 0; k < left; k++) row[k] = 0;
+            memcpy(row + left, src + y * w, (size_t)w * sizeof(T));
+            for (int64_t k = left + w; k < wp; k++) row[k] = 0;
+        }
+        for (int64_t k = (top + h) * wp; k < stride; k++) dst[k] = 0;
+    }
+}
+
+// The inverse of saddle_pad_planes: the h x w interior of each padded plane.
+SADDLE_CLONES void S(saddle_crop_planes)(const T *padded, int64_t planes, int64_t h, int64_t w,
+                                         int64_t top, int64_t left, int64_t wp, int64_t stride, T *x) {
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(x + (p * h + y) * w, padded + p * stride + (top + y) * wp + left, (size_t)w * sizeof(T));
+}
+
+// The padded-row lowering of a stride-1 convolution: row (ci, ki, kj) of `cols` holds, for
+// image i, the `lanes` = oh wp values of padded plane (i, ci) from offset ki dh wp + kj dw. Output
+// position (y, x) is lane y wp + x; lanes with x >= ow are computed and dropped. Every row is
+// one contiguous copy.
+SADDLE_CLONES void S(saddle_lower_rows)(const T *padded, int64_t n, int64_t c, int64_t stride,
+                                        int64_t wp, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
+                                        int64_t lanes, T *cols, int64_t ld) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            const T *plane = padded + (i * c + ci) * stride;
+            for (int64_t ki = 0; ki < kh; ki++)
+                for (int64_t kj = 0; kj < kw; kj++)
+                    memcpy(cols + ((ci * kh + ki) * kw + kj) * ld + i * lanes, plane + ki * dh * wp + kj * dw,
+                           (size_t)lanes * sizeof(T));
+        }
+}
+
+// The adjoint of saddle_lower_rows: adds each row back at its offset (padded must be initialized).
+SADDLE_CLONES void S(saddle_raise_rows)(const T *cols, int64_t ld, int64_t n, int64_t c, int64_t stride,
+                                        int64_t wp, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
+                                        int64_t lanes, T *padded) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ci = 0; ci < c; ci++) {
+            T *plane = padded + (i * c + ci) * stride;
+            for (int64_t ki = 0; ki < kh; ki++)
+                for (int64_t kj = 0; kj < kw; kj++) {
+                    const T *src = cols + ((ci * kh + ki) * kw + kj) * ld + i * lanes;
+                    T *dst = plane + ki * dh * wp + kj * dw;
+                    for (int64_t k = 0; k < lanes; k++) dst[k] += src[k];
+                }
+        }
 }

@@ -124,9 +124,9 @@ public struct Conv2D: Layer {
         return [outputChannels, size.height, size.width]
     }
 
-    /// Applies the convolution to `[batch, in, height, width]`.
+    /// Applies the convolution to `[batch, in, height, width]`, with the context's scratch memory.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
-        try conv2d(input, weight: weight, bias: bias, options: options)
+        try conv2d(input, weight: weight, bias: bias, options: options, workspace: context.workspace)
     }
 
     /// Trainable tensors: `weight` and, when present, `bias`.

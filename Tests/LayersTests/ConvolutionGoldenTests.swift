@@ -158,3 +158,24 @@ struct ConvolutionTrainingTests {
         #expect(accuracy >= 0.6, "held-out accuracy \(accuracy)")
     }
 }
+
+@Suite("Convolution scratch memory")
+struct ConvolutionWorkspaceTests {
+    @Test("a caller-owned workspace gives the same numbers, is reused, and stays bounded by the chunking at a large batch")
+    func workspaceIsReusedAndBounded() throws {
+        var g = RandomGenerator(seed: 9)
+        let x = Tensor.randomNormal([600, 3, 12, 12], using: &g)
+        let w = Tensor.randomNormal([8, 3, 3, 3], using: &g)
+        let options = Convolution2DOptions(padding: Padding2D(1))
+        let workspace = ConvolutionWorkspace()
+        let plain = try conv2d(x, weight: w, options: options)
+        let reused = try conv2d(x, weight: w, options: options, workspace: workspace)
+        #expect(plain.floats == reused.floats)
+        let held = workspace.heldBytes
+        // The lowered input of 600 images would be 600 x 27 x 168 elements; a chunk holds at most 2^22.
+        #expect(held > 0 && held <= ((1 << 22) + 8 * (1 << 22) / 27 + 3 * (1 << 22) / 27 + 1 << 16) * 4, "held \(held) bytes")
+        let grad = try conv2dInputGradient(reused, weight: w, inputShape: x.shape, options: options, workspace: workspace)
+        #expect(grad.floats == (try conv2dInputGradient(plain, weight: w, inputShape: x.shape, options: options)).floats)
+        #expect(workspace.heldBytes == held, "the same buffers serve the adjoint")
+    }
+}

@@ -38,10 +38,20 @@ typedef struct SaddleWindow {
     void saddle_batchnorm_channels_backward_##S(const T *g, const T *x_hat, int64_t n,         \
                                                 int64_t c, int64_t s, const T *gamma,          \
                                                 const T *inv_std, T *dx, T *dgamma, T *dbeta); \
-    void saddle_planes_to_rows_##S(const T *x, int64_t n, int64_t o, int64_t s, T *rows,       \
-                                   int64_t ld);                                                \
-    void saddle_rows_to_planes_##S(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t s, \
-                                   T *x);
+    void saddle_planes_to_rows_##S(const T *x, int64_t n, int64_t o, int64_t oh, int64_t ow,   \
+                                   int64_t wp, T *rows, int64_t ld);                           \
+    void saddle_rows_to_planes_##S(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t oh, \
+                                   int64_t ow, int64_t wp, T *x);                              \
+    void saddle_pad_planes_##S(const T *x, int64_t planes, int64_t h, int64_t w, int64_t top,  \
+                               int64_t left, int64_t hp, int64_t wp, int64_t stride, T *out);  \
+    void saddle_crop_planes_##S(const T *padded, int64_t planes, int64_t h, int64_t w,         \
+                                int64_t top, int64_t left, int64_t wp, int64_t stride, T *x);  \
+    void saddle_lower_rows_##S(const T *padded, int64_t n, int64_t c, int64_t stride,          \
+                               int64_t wp, int64_t kh, int64_t kw, int64_t dh, int64_t dw,     \
+                               int64_t lanes, T *cols, int64_t ld);                            \
+    void saddle_raise_rows_##S(const T *cols, int64_t ld, int64_t n, int64_t c, int64_t stride,\
+                               int64_t wp, int64_t kh, int64_t kw, int64_t dh, int64_t dw,     \
+                               int64_t lanes, T *padded);
 
 SADDLE_DECLARE_CONV_KERNELS(float, f32)
 SADDLE_DECLARE_CONV_KERNELS(double, f64)

@@ -24,6 +24,9 @@ public struct ForwardContext: Sendable {
     /// instead of their own in training mode: 1 replaces them by this batch's statistics.
     /// `recalibratingStatistics(on:)` uses it to recompute them for new weights.
     public var statisticsMomentum: Double?
+    /// Scratch memory the convolutions of this pass (and of the backward pass it records)
+    /// reuse; assign one kept across steps to reuse it between passes too.
+    public var workspace = ConvolutionWorkspace()
     private var scope: [String] = []
 
     /// A context for a pass in `mode` drawing from `random`, with no buffer updates yet.

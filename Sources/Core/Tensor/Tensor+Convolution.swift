@@ -43,12 +43,42 @@ struct ConvolutionPlan {
     var outputShape: [Int] { [batch, outChannels, output.height, output.width] }
     var weightShape: [Int] { [outChannels, channels / groups, window.kernel.height, window.kernel.width] }
 
+    /// Stride-1 convolutions use the padded-row lowering: each image is zero-padded once, and
+    /// every row of the lowered matrix is one contiguous copy of a padded plane from the tap's
+    /// offset, covering oh x wp lanes (the wp - ow lanes past each output row are computed and
+    /// dropped). Strided ones use the classic im2col.
+    var rowLowering: Bool { window.stride == 1 }
+    /// Padded plane extents.
+    var paddedHeight: Int { height + window.padding.top + window.padding.bottom }
+    var paddedWidth: Int { width + window.padding.left + window.padding.right }
+    /// Elements per padded plane, with room for the last taps' reads past the plane.
+    var paddedPlane: Int { paddedHeight * paddedWidth + (window.kernel.width - 1) * window.dilation.width }
+    /// Lowered columns per image, and the width of an output row within them.
+    var lanes: Int { rowLowering ? output.height * paddedWidth : outputPlane }
+    var rowWidth: Int { rowLowering ? paddedWidth : output.width }
+
     /// The lowered input of one chunk is at most this many elements (16 MiB of Float32), so
     /// memory stays bounded whatever the batch: images are lowered and multiplied a chunk at a time.
     static let chunkElements = 1 << 22
 
     /// Images per chunk.
-    var chunk: Int { Swift.max(1, Swift.min(batch, ConvolutionPlan.chunkElements / Swift.max(1, rows * outputPlane))) }
+    var chunk: Int { Swift.max(1, Swift.min(batch, ConvolutionPlan.chunkElements / Swift.max(1, rows * lanes))) }
+
+    /// Runs `body` with scratch for one chunk: the lowered matrix [rows, chunk lanes], the
+    /// per-channel output rows [out, chunk lanes], and the padded images of the row lowering;
+    /// from `workspace` when given, freshly allocated otherwise.
+    func withScratch<R>(
+        _ workspace: ConvolutionWorkspace?, dtype: DType, _ body: (_ cols: Tensor, _ rows: Tensor, _ padded: Tensor) throws -> R
+    ) rethrows -> R {
+        let shapes = [[self.rows, chunk * lanes], [outChannels, chunk * lanes], [rowLowering ? chunk * channels * paddedPlane : 0]]
+        guard let workspace else {
+            return try body(Tensor(uninitializedShape: shapes[0], dtype: dtype), Tensor(uninitializedShape: shapes[1], dtype: dtype),
+                            Tensor(uninitializedShape: shapes[2], dtype: dtype))
+        }
+        return try workspace.withScratch(shapes.map { $0.reduce(1, *) }, dtype: dtype) { flat in
+            try body(flat[0].viewed(as: shapes[0]), flat[1].viewed(as: shapes[1]), flat[2].viewed(as: shapes[2]))
+        }
+    }
 
     init(op: String, input: [Int], weight: [Int], options: Convolution2DOptions) throws {
         guard input.count == 4, weight.count == 4 else {
@@ -75,51 +105,96 @@ struct ConvolutionPlan {
 
 // MARK: - Raw kernels (values only)
 
-/// Lowers images `first ..< first + count` of `x` into `cols` [rows, count * plane].
-private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor) {
-    let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
+/// Lowers images `first ..< first + count` of `x` into `cols` [rows, count lanes] (through
+/// `padded` for the row lowering).
+private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor, padded: Tensor) {
+    let (image, lanes, ld) = (plan.channels * plan.height * plan.width, plan.lanes, Int64(count * plan.lanes))
+    let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
+    let (top, left, hp, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedHeight, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: count * plan.rows * plane) { range in
-        for i in range {
+    Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
+        let n = Int64(range.count)
+        for i in range where !plan.rowLowering {
+            switch x.dtype {
+            case .float32: saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * lanes, ld)
+            case .float64: saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * lanes, ld)
+            }
+        }
+        guard plan.rowLowering else { return }
+        let (source, target, column) = ((first + range.lowerBound) * image, range.lowerBound * c * stride, range.lowerBound * lanes)
         switch x.dtype {
         case .float32:
-            saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * plane, Int64(ld))
+            saddle_pad_planes_f32(
+                x.pointer(Float.self) + source, n * Int64(c), Int64(plan.height), Int64(plan.width), Int64(top), Int64(left), Int64(hp), Int64(wp),
+                Int64(stride), padded.pointer(Float.self) + target)
+            saddle_lower_rows_f32(
+                padded.pointer(Float.self) + target, n, Int64(c), Int64(stride), Int64(wp), Int64(kh), Int64(kw), Int64(dh), Int64(dw),
+                Int64(lanes), cols.pointer(Float.self) + column, ld)
         case .float64:
-            saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * plane, Int64(ld))
-        }
+            saddle_pad_planes_f64(
+                x.pointer(Double.self) + source, n * Int64(c), Int64(plan.height), Int64(plan.width), Int64(top), Int64(left), Int64(hp), Int64(wp),
+                Int64(stride), padded.pointer(Double.self) + target)
+            saddle_lower_rows_f64(
+                padded.pointer(Double.self) + target, n, Int64(c), Int64(stride), Int64(wp), Int64(kh), Int64(kw), Int64(dh), Int64(dw),
+                Int64(lanes), cols.pointer(Double.self) + column, ld)
         }
     }
 }
 
-/// Adds the lowered gradient `cols` back into images `first ..< first + count` of `dx`.
-private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor) {
-    let (image, plane, ld) = (plan.channels * plan.height * plan.width, plan.outputPlane, count * plan.outputPlane)
+/// Adds the lowered gradient `cols` back into images `first ..< first + count` of `dx` (which
+/// must be zero there), through `padded` for the row lowering.
+private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor, padded: Tensor) {
+    let (image, lanes, ld) = (plan.channels * plan.height * plan.width, plan.lanes, Int64(count * plan.lanes))
+    let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
+    let (top, left, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: count * plan.rows * plane) { range in
-        for i in range {
+    Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
+        let n = Int64(range.count)
+        for i in range where !plan.rowLowering {
+            switch dx.dtype {
+            case .float32: saddle_col2im_f32(cols.pointer(Float.self) + i * lanes, ld, window, dx.pointer(Float.self) + (first + i) * image)
+            case .float64: saddle_col2im_f64(cols.pointer(Double.self) + i * lanes, ld, window, dx.pointer(Double.self) + (first + i) * image)
+            }
+        }
+        guard plan.rowLowering else { return }
+        let (target, scratch, column) = ((first + range.lowerBound) * image, range.lowerBound * c * stride, range.lowerBound * lanes)
+        let planes = n * Int64(c)
         switch dx.dtype {
         case .float32:
-            saddle_col2im_f32(cols.pointer(Float.self) + i * plane, Int64(ld), window, dx.pointer(Float.self) + (first + i) * image)
+            saddle_fill_f32(padded.pointer(Float.self) + scratch, 0, planes * Int64(stride))
+            saddle_raise_rows_f32(
+                cols.pointer(Float.self) + column, ld, n, Int64(c), Int64(stride), Int64(wp), Int64(kh), Int64(kw), Int64(dh), Int64(dw),
+                Int64(lanes), padded.pointer(Float.self) + scratch)
+            saddle_crop_planes_f32(
+                padded.pointer(Float.self) + scratch, planes, Int64(plan.height), Int64(plan.width), Int64(top), Int64(left), Int64(wp),
+                Int64(stride), dx.pointer(Float.self) + target)
         case .float64:
-            saddle_col2im_f64(cols.pointer(Double.self) + i * plane, Int64(ld), window, dx.pointer(Double.self) + (first + i) * image)
-        }
+            saddle_fill_f64(padded.pointer(Double.self) + scratch, 0, planes * Int64(stride))
+            saddle_raise_rows_f64(
+                cols.pointer(Double.self) + column, ld, n, Int64(c), Int64(stride), Int64(wp), Int64(kh), Int64(kw), Int64(dh), Int64(dw),
+                Int64(lanes), padded.pointer(Double.self) + scratch)
+            saddle_crop_planes_f64(
+                padded.pointer(Double.self) + scratch, planes, Int64(plan.height), Int64(plan.width), Int64(top), Int64(left), Int64(wp),
+                Int64(stride), dx.pointer(Double.self) + target)
         }
     }
 }
 
-/// Copies images `first ..< first + count` of `y` [n, o, plane] into `rows` [o, count plane], or back.
+/// Copies images `first ..< first + count` of `y` [n, o, oh, ow] into `rows` [o, count lanes]
+/// (zeros in the dropped lanes), or back.
 private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int, rows: Tensor, toRows: Bool) {
-    let (o, s) = (plan.outChannels, plan.outputPlane)
-    let ld = Int64(count * s)
-    Parallel.forEachRange(count, elements: count * o * s) { range in
-        let (n, start, column) = (Int64(range.count), (first + range.lowerBound) * o * s, range.lowerBound * s)
+    let (o, oh, ow, wp) = (Int64(plan.outChannels), Int64(plan.output.height), Int64(plan.output.width), Int64(plan.rowWidth))
+    let (s, lanes) = (plan.outputPlane, plan.lanes)
+    let ld = Int64(count * lanes)
+    Parallel.forEachRange(count, elements: count * plan.outChannels * lanes) { range in
+        let (n, start, column) = (Int64(range.count), (first + range.lowerBound) * plan.outChannels * s, range.lowerBound * lanes)
         switch y.dtype {
         case .float32:
             let (planes, matrix) = (y.pointer(Float.self) + start, rows.pointer(Float.self) + column)
-            if toRows { saddle_planes_to_rows_f32(planes, n, Int64(o), Int64(s), matrix, ld) } else { saddle_rows_to_planes_f32(matrix, ld, n, Int64(o), Int64(s), planes) }
+            if toRows { saddle_planes_to_rows_f32(planes, n, o, oh, ow, wp, matrix, ld) } else { saddle_rows_to_planes_f32(matrix, ld, n, o, oh, ow, wp, planes) }
         case .float64:
             let (planes, matrix) = (y.pointer(Double.self) + start, rows.pointer(Double.self) + column)
-            if toRows { saddle_planes_to_rows_f64(planes, n, Int64(o), Int64(s), matrix, ld) } else { saddle_rows_to_planes_f64(matrix, ld, n, Int64(o), Int64(s), planes) }
+            if toRows { saddle_planes_to_rows_f64(planes, n, o, oh, ow, wp, matrix, ld) } else { saddle_rows_to_planes_f64(matrix, ld, n, o, oh, ow, wp, planes) }
         }
     }
 }
@@ -130,17 +205,16 @@ private func block(_ t: Tensor, group g: Int, rowsPerGroup: Int, width: Int) -> 
 }
 
 /// y = conv(x, w) + b, chunk by chunk: lower, one GEMM per group, rearrange.
-private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: ConvolutionPlan) throws -> Tensor {
+private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
     let y = Tensor(uninitializedShape: plan.outputShape, dtype: x.dtype)
     let chunk = plan.chunk
-    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: x.dtype)
-    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: x.dtype)
+    try plan.withScratch(workspace, dtype: x.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
     let weights = w.detached.viewed(as: [plan.outChannels, kg])
     for first in stride(from: 0, to: plan.batch, by: chunk) {
         let count = Swift.min(chunk, plan.batch - first)
-        let ld = count * plan.outputPlane
-        lower(x, plan: plan, first: first, count: count, into: cols)
+        let ld = count * plan.lanes
+        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded)
         if let b {
             fillRowsWithBias(b, rows: rows, width: ld)
         }
@@ -151,6 +225,7 @@ private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: Con
                 block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1)
         }
         arrange(y, plan: plan, first: first, count: count, rows: rows, toRows: false)
+    }
     }
     return y
 }
@@ -166,17 +241,16 @@ private func fillRowsWithBias(_ b: Tensor, rows: Tensor, width: Int) {
 }
 
 /// dx = conv^T(g; w): per chunk, one GEMM per group into the lowered layout, then col2im.
-private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan) throws -> Tensor {
-    var dx = Tensor.zeros(plan.inputShape, dtype: g.dtype)
+private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
+    var dx = plan.rowLowering ? Tensor(uninitializedShape: plan.inputShape, dtype: g.dtype) : Tensor.zeros(plan.inputShape, dtype: g.dtype)
     dx.prepareForMutation()
     let chunk = plan.chunk
-    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: g.dtype)
-    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: g.dtype)
+    try plan.withScratch(workspace, dtype: g.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
     let weights = w.detached.viewed(as: [plan.outChannels, kg])
     for first in stride(from: 0, to: plan.batch, by: chunk) {
         let count = Swift.min(chunk, plan.batch - first)
-        let ld = count * plan.outputPlane
+        let ld = count * plan.lanes
         arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
         for group in 0..<plan.groups {
             var out = block(cols, group: group, rowsPerGroup: kg, width: ld)
@@ -184,23 +258,23 @@ private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan
                 block(weights, group: group, rowsPerGroup: og, width: kg), transposeA: true,
                 block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0)
         }
-        raise(cols, plan: plan, first: first, count: count, into: dx)
+        raise(cols, plan: plan, first: first, count: count, into: dx, padded: padded)
+    }
     }
     return dx
 }
 
 /// dw = sum over images of g lowered(x)^T, one GEMM per group and chunk.
-private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPlan) throws -> Tensor {
+private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
     let dw = Tensor(uninitializedShape: plan.weightShape, dtype: x.dtype)
     let chunk = plan.chunk
-    let cols = Tensor(uninitializedShape: [plan.rows, chunk * plan.outputPlane], dtype: x.dtype)
-    let rows = Tensor(uninitializedShape: [plan.outChannels, chunk * plan.outputPlane], dtype: x.dtype)
+    try plan.withScratch(workspace, dtype: x.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
     let target = dw.viewed(as: [plan.outChannels, kg])
     for first in stride(from: 0, to: plan.batch, by: chunk) {
         let count = Swift.min(chunk, plan.batch - first)
-        let ld = count * plan.outputPlane
-        lower(x, plan: plan, first: first, count: count, into: cols)
+        let ld = count * plan.lanes
+        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded)
         arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
         for group in 0..<plan.groups {
             var out = block(target, group: group, rowsPerGroup: og, width: kg)
@@ -208,6 +282,7 @@ private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPla
                 block(rows, group: group, rowsPerGroup: og, width: ld), transposeA: false,
                 block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: first == 0 ? 0 : 1)
         }
+    }
     }
     if plan.batch == 0 {
         var zero = dw
@@ -224,12 +299,17 @@ private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPla
 /// plus an optional `bias` `[out]`; the result is `[batch, out, oh, ow]`.
 ///
 /// Lowered to matrix products (im2col, one GEMM per group) a chunk of images at a time, so the
-/// lowered input never exceeds 16 MiB of Float32 whatever the batch. The gradients are the two
+/// lowered input never exceeds 16 MiB of Float32 whatever the batch; that scratch comes from
+/// `workspace` when given (a layer passes its forward context's), and the backward pass of
+/// the recorded operation reuses it. The gradients are the two
 /// adjoint operations `conv2dInputGradient` and `conv2dWeightGradient`, each differentiable in
 /// turn, so Hessian-vector products and full Hessians through a convolution are exact.
 /// - Throws: `TensorError` when the shapes, groups or dtypes disagree or the kernel does not fit
 ///   the padded input.
-public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: Convolution2DOptions = Convolution2DOptions()) throws -> Tensor {
+public func conv2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil, options: Convolution2DOptions = Convolution2DOptions(),
+    workspace: ConvolutionWorkspace? = nil
+) throws -> Tensor {
     let plan = try ConvolutionPlan(op: "conv2d", input: input.shape, weight: weight.shape, options: options)
     guard input.dtype == weight.dtype else { throw TensorError.dtypeMismatch(op: "conv2d", dtypes: [input.dtype, weight.dtype]) }
     if let bias {
@@ -238,7 +318,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, options
         }
         guard bias.dtype == input.dtype else { throw TensorError.dtypeMismatch(op: "conv2d", dtypes: [input.dtype, bias.dtype]) }
     }
-    let output = try convolutionValues(input, weight, bias, plan: plan)
+    let output = try convolutionValues(input, weight, bias, plan: plan, workspace: workspace)
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     return Tensor.record(
         "conv2d", inputs: inputs, output: output,
@@ -246,8 +326,8 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, options
     ) { c in
         let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
         var grads: [Tensor?] = [
-            c.needsGradient(0) ? try conv2dInputGradient(g, weight: w, inputShape: x.shape, options: options) : nil,
-            c.needsGradient(1) ? try conv2dWeightGradient(x, outputGradient: g, weightShape: w.shape, options: options) : nil,
+            c.needsGradient(0) ? try conv2dInputGradient(g, weight: w, inputShape: x.shape, options: options, workspace: workspace) : nil,
+            c.needsGradient(1) ? try conv2dWeightGradient(x, outputGradient: g, weightShape: w.shape, options: options, workspace: workspace) : nil,
         ]
         if c.inputs.count == 3 {
             grads.append(c.needsGradient(2) ? try channelSums(g) : nil)
@@ -264,10 +344,11 @@ private func channelSums(_ g: Tensor) throws -> Tensor {
 /// The adjoint of `conv2d` in its input: the gradient `[batch, in, height, width]` of
 /// <conv2d(x, weight), outputGradient> with respect to x (PyTorch's `conv_transpose2d` of
 /// `outputGradient` with the same weight and options). Linear in both arguments and
-/// differentiable in both.
+/// differentiable in both. Scratch comes from `workspace` when given.
 /// - Throws: `TensorError` when the shapes disagree.
 public func conv2dInputGradient(
-    _ outputGradient: Tensor, weight: Tensor, inputShape: [Int], options: Convolution2DOptions = Convolution2DOptions()
+    _ outputGradient: Tensor, weight: Tensor, inputShape: [Int], options: Convolution2DOptions = Convolution2DOptions(),
+    workspace: ConvolutionWorkspace? = nil
 ) throws -> Tensor {
     let plan = try ConvolutionPlan(op: "conv2dInputGradient", input: inputShape, weight: weight.shape, options: options)
     guard outputGradient.shape == plan.outputShape else {
@@ -277,25 +358,26 @@ public func conv2dInputGradient(
     guard outputGradient.dtype == weight.dtype else {
         throw TensorError.dtypeMismatch(op: "conv2dInputGradient", dtypes: [outputGradient.dtype, weight.dtype])
     }
-    let value = try inputGradientValues(outputGradient, weight, plan: plan)
+    let value = try inputGradientValues(outputGradient, weight, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dInputGradient", inputs: [outputGradient, weight], output: value,
         tangent: { c in try inputGradientTangent(c, plan: plan, options: options) }
     ) { c in
         let (g, w, u) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [
-            c.needsGradient(0) ? try conv2d(u, weight: w, options: options) : nil,
-            c.needsGradient(1) ? try conv2dWeightGradient(u, outputGradient: g, weightShape: w.shape, options: options) : nil,
+            c.needsGradient(0) ? try conv2d(u, weight: w, options: options, workspace: workspace) : nil,
+            c.needsGradient(1) ? try conv2dWeightGradient(u, outputGradient: g, weightShape: w.shape, options: options, workspace: workspace) : nil,
         ]
     }
 }
 
 /// The adjoint of `conv2d` in its weight: the gradient `weightShape` of
 /// <conv2d(input, w), outputGradient> with respect to w. Linear in both arguments and
-/// differentiable in both.
+/// differentiable in both. Scratch comes from `workspace` when given.
 /// - Throws: `TensorError` when the shapes disagree.
 public func conv2dWeightGradient(
-    _ input: Tensor, outputGradient: Tensor, weightShape: [Int], options: Convolution2DOptions = Convolution2DOptions()
+    _ input: Tensor, outputGradient: Tensor, weightShape: [Int], options: Convolution2DOptions = Convolution2DOptions(),
+    workspace: ConvolutionWorkspace? = nil
 ) throws -> Tensor {
     let plan = try ConvolutionPlan(op: "conv2dWeightGradient", input: input.shape, weight: weightShape, options: options)
     guard outputGradient.shape == plan.outputShape else {
@@ -305,15 +387,15 @@ public func conv2dWeightGradient(
     guard outputGradient.dtype == input.dtype else {
         throw TensorError.dtypeMismatch(op: "conv2dWeightGradient", dtypes: [input.dtype, outputGradient.dtype])
     }
-    let value = try weightGradientValues(input, outputGradient, plan: plan)
+    let value = try weightGradientValues(input, outputGradient, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dWeightGradient", inputs: [input, outputGradient], output: value,
         tangent: { c in try weightGradientTangent(c, plan: plan, options: options) }
     ) { c in
         let (x, g, v) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [
-            c.needsGradient(0) ? try conv2dInputGradient(g, weight: v, inputShape: x.shape, options: options) : nil,
-            c.needsGradient(1) ? try conv2d(x, weight: v, options: options) : nil,
+            c.needsGradient(0) ? try conv2dInputGradient(g, weight: v, inputShape: x.shape, options: options, workspace: workspace) : nil,
+            c.needsGradient(1) ? try conv2d(x, weight: v, options: options, workspace: workspace) : nil,
         ]
     }
 }
