@@ -85,24 +85,34 @@ extension Tensor {
         _ op: SaddleBinaryOp, _ a: Tensor, _ offsetA: Int, _ strideA: Int, _ b: Tensor, _ offsetB: Int,
         _ strideB: Int, _ out: inout Tensor, _ offsetOut: Int, _ n: Int
     ) {
-        switch a.dtype {
-        case .float32:
-            saddle_binary_f32(
-                Int32(op.rawValue), a.pointer(Float.self) + offsetA, Int64(strideA), b.pointer(Float.self) + offsetB,
-                Int64(strideB), out.pointer(Float.self) + offsetOut, Int64(n))
-        case .float64:
-            saddle_binary_f64(
-                Int32(op.rawValue), a.pointer(Double.self) + offsetA, Int64(strideA), b.pointer(Double.self) + offsetB,
-                Int64(strideB), out.pointer(Double.self) + offsetOut, Int64(n))
+        // Every element is computed alone, so splitting the range over the cores gives the
+        // same bits for any number of parts.
+        let target = out
+        Parallel.forEachRange(n, elements: n, minimum: Parallel.minimumElementwise) { range in
+            let (first, length) = (range.lowerBound, Int64(range.count))
+            switch a.dtype {
+            case .float32:
+                saddle_binary_f32(
+                    Int32(op.rawValue), a.pointer(Float.self) + offsetA + first * strideA, Int64(strideA),
+                    b.pointer(Float.self) + offsetB + first * strideB, Int64(strideB), target.pointer(Float.self) + offsetOut + first, length)
+            case .float64:
+                saddle_binary_f64(
+                    Int32(op.rawValue), a.pointer(Double.self) + offsetA + first * strideA, Int64(strideA),
+                    b.pointer(Double.self) + offsetB + first * strideB, Int64(strideB), target.pointer(Double.self) + offsetOut + first, length)
+            }
         }
     }
 
     /// `op` applied element-wise; no recording.
     func rawUnary(_ op: SaddleUnaryOp) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
-        switch dtype {
-        case .float32: saddle_unary_f32(Int32(op.rawValue), pointer(Float.self), out.pointer(Float.self), Int64(count))
-        case .float64: saddle_unary_f64(Int32(op.rawValue), pointer(Double.self), out.pointer(Double.self), Int64(count))
+        let out = Tensor(uninitializedShape: shape, dtype: dtype)
+        let source = self
+        Parallel.forEachRange(count, elements: count, minimum: Parallel.minimumElementwise) { range in
+            let (first, length) = (range.lowerBound, Int64(range.count))
+            switch source.dtype {
+            case .float32: saddle_unary_f32(Int32(op.rawValue), source.pointer(Float.self) + first, out.pointer(Float.self) + first, length)
+            case .float64: saddle_unary_f64(Int32(op.rawValue), source.pointer(Double.self) + first, out.pointer(Double.self) + first, length)
+            }
         }
         return out
     }

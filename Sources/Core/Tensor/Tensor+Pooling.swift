@@ -2,32 +2,57 @@ internal import CSaddleCore
 
 // MARK: - Selection by flat index (the differentiable core of max pooling)
 
+/// The flat input positions a selection picks, in blocks: the outputs of block k (an image
+/// plane for max pooling) pick only inputs of block k, so blocks can be processed on different
+/// cores without two writing the same element.
+struct Selection: Sendable {
+    let index: [Int64]
+    let blocks: Int
+}
+
 /// out[r, i] = x[r, index[i]] over `copies` stacked copies (`outputShape` includes them); not recorded.
-private func gatherValues(_ x: Tensor, index: [Int64], outputShape: [Int], copies: Int) -> Tensor {
+private func gatherValues(_ x: Tensor, _ selection: Selection, outputShape: [Int], copies: Int) -> Tensor {
     let out = Tensor(uninitializedShape: outputShape, dtype: x.dtype)
-    let (inCount, outCount) = (x.count / copies, index.count)
-    index.withUnsafeBufferPointer { idx in
-        switch x.dtype {
-        case .float32:
-            saddle_gather_f32(x.pointer(Float.self), Int64(inCount), idx.baseAddress, Int64(outCount), Int64(copies), out.pointer(Float.self))
-        case .float64:
-            saddle_gather_f64(x.pointer(Double.self), Int64(inCount), idx.baseAddress, Int64(outCount), Int64(copies), out.pointer(Double.self))
+    let (inCount, outCount, blocks) = (x.count / copies, selection.index.count, selection.blocks)
+    let outBlock = outCount / blocks
+    selection.index.withUnsafeBufferPointer { idx in
+        nonisolated(unsafe) let base = idx.baseAddress!
+        Parallel.forEachRange(copies * blocks, elements: copies * outCount, minimum: Parallel.minimumElementwise) { units in
+            for unit in units {
+                let (copy, block) = (unit / blocks, unit % blocks)
+                let (source, target) = (copy * inCount, copy * outCount + block * outBlock)
+                switch x.dtype {
+                case .float32:
+                    saddle_gather_f32(x.pointer(Float.self) + source, Int64(inCount), base + block * outBlock, Int64(outBlock), 1, out.pointer(Float.self) + target)
+                case .float64:
+                    saddle_gather_f64(x.pointer(Double.self) + source, Int64(inCount), base + block * outBlock, Int64(outBlock), 1, out.pointer(Double.self) + target)
+                }
+            }
         }
     }
     return out
 }
 
 /// dx[r, index[i]] += g[r, i] into zeros of `inputShape` (which includes the copies); not recorded.
-private func scatterValues(_ g: Tensor, index: [Int64], inputShape: [Int], copies: Int) -> Tensor {
-    var dx = Tensor.zeros(inputShape, dtype: g.dtype)
-    dx.prepareForMutation()
-    let (inCount, outCount) = (inputShape.reduce(1, *) / copies, index.count)
-    index.withUnsafeBufferPointer { idx in
-        switch g.dtype {
-        case .float32:
-            saddle_scatter_add_f32(g.pointer(Float.self), Int64(outCount), idx.baseAddress, Int64(inCount), Int64(copies), dx.pointer(Float.self))
-        case .float64:
-            saddle_scatter_add_f64(g.pointer(Double.self), Int64(outCount), idx.baseAddress, Int64(inCount), Int64(copies), dx.pointer(Double.self))
+private func scatterValues(_ g: Tensor, _ selection: Selection, inputShape: [Int], copies: Int) -> Tensor {
+    let dx = Tensor(uninitializedShape: inputShape, dtype: g.dtype)
+    let (inCount, outCount, blocks) = (inputShape.reduce(1, *) / copies, selection.index.count, selection.blocks)
+    let (inBlock, outBlock) = (inCount / blocks, outCount / blocks)
+    selection.index.withUnsafeBufferPointer { idx in
+        nonisolated(unsafe) let base = idx.baseAddress!
+        Parallel.forEachRange(copies * blocks, elements: copies * inCount, minimum: Parallel.minimumElementwise) { units in
+            for unit in units {
+                let (copy, block) = (unit / blocks, unit % blocks)
+                let (target, source) = (copy * inCount, copy * outCount + block * outBlock)
+                switch g.dtype {
+                case .float32:
+                    saddle_fill_f32(dx.pointer(Float.self) + target + block * inBlock, 0, Int64(inBlock))
+                    saddle_scatter_add_f32(g.pointer(Float.self) + source, Int64(outBlock), base + block * outBlock, Int64(inCount), 1, dx.pointer(Float.self) + target)
+                case .float64:
+                    saddle_fill_f64(dx.pointer(Double.self) + target + block * inBlock, 0, Int64(inBlock))
+                    saddle_scatter_add_f64(g.pointer(Double.self) + source, Int64(outBlock), base + block * outBlock, Int64(inCount), 1, dx.pointer(Double.self) + target)
+                }
+            }
         }
     }
     return dx
@@ -36,31 +61,31 @@ private func scatterValues(_ g: Tensor, index: [Int64], inputShape: [Int], copie
 /// Records `output` = x[index] (flat positions into x): the gradient scatters into the chosen
 /// positions and the tangent gathers from them, so forward, backward and forward mode all use
 /// the element the forward pass picked.
-private func recordSelection(_ name: String, input x: Tensor, output: Tensor, index: [Int64]) -> Tensor {
+private func recordSelection(_ name: String, input x: Tensor, output: Tensor, selection: Selection) -> Tensor {
     let (inputShape, outputShape) = (x.shape, output.shape)
     return Tensor.record(
         name, inputs: [x], output: output,
         tangent: { c in
             guard let t = c.tangents[0] else { return nil }
-            return gatherValues(t, index: index, outputShape: [c.directions] + outputShape, copies: c.directions)
+            return gatherValues(t, selection, outputShape: [c.directions] + outputShape, copies: c.directions)
         }
     ) { c in
-        [try scatterSelection(c.cotangent, index: index, inputShape: inputShape)]
+        [try scatterSelection(c.cotangent, selection, inputShape: inputShape)]
     }
 }
 
 /// The adjoint of a selection: zeros of `inputShape` with g added at the selected positions.
-private func scatterSelection(_ g: Tensor, index: [Int64], inputShape: [Int]) throws -> Tensor {
+private func scatterSelection(_ g: Tensor, _ selection: Selection, inputShape: [Int]) throws -> Tensor {
     let outputShape = g.shape
-    let value = scatterValues(g, index: index, inputShape: inputShape, copies: 1)
+    let value = scatterValues(g, selection, inputShape: inputShape, copies: 1)
     return Tensor.record(
         "scatterSelection", inputs: [g], output: value,
         tangent: { c in
             guard let t = c.tangents[0] else { return nil }
-            return scatterValues(t, index: index, inputShape: [c.directions] + inputShape, copies: c.directions)
+            return scatterValues(t, selection, inputShape: [c.directions] + inputShape, copies: c.directions)
         }
     ) { c in
-        [recordSelection("selection", input: c.cotangent, output: gatherValues(c.cotangent, index: index, outputShape: outputShape, copies: 1), index: index)]
+        [recordSelection("selection", input: c.cotangent, output: gatherValues(c.cotangent, selection, outputShape: outputShape, copies: 1), selection: selection)]
     }
 }
 
@@ -109,7 +134,7 @@ public func maxPool2d(_ input: Tensor, window: Window2D) throws -> Tensor {
             }
         }
     }
-    return recordSelection("maxPool2d", input: input, output: values, index: index)
+    return recordSelection("maxPool2d", input: input, output: values, selection: Selection(index: index, blocks: Swift.max(planes, 1)))
 }
 
 /// Average pooling values over `planes` stacked planes (any leading axes); not recorded.
