@@ -132,3 +132,10 @@ extension Flatten: ChannelBlockFlattening {
     /// The layer itself: channel j becomes the block of features j h w ..< (j + 1) h w.
     public func mappingFeatures(_ mapping: [Int], using generator: inout RandomGenerator) -> Flatten { self }
 }
+
+extension ChannelMaxout: FeatureGrouping {
+    /// Input channels per output channel: `pieces`.
+    public var groupSize: Int { pieces }
+    /// The layer itself: whole groups of channels replicate, and it has no per-group state.
+    public func mappingGroups(_ mapping: [Int], using generator: inout RandomGenerator) -> ChannelMaxout { self }
+}

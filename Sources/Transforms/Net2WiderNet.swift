@@ -42,8 +42,8 @@ public struct Net2WiderNet: ModelTransform {
     /// - Throws: `TransformError` when the layer cannot widen, `units` is not larger, or no successor can
     ///   widen its inputs.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        try Widening.apply(layer: layer, units: units, split: split, to: model, context: &context) { target, current, generator in
-            let mapping = Widening.randomMapping(from: current, to: units, using: &generator)
+        try Widening.apply(layer: layer, units: units, split: split, to: model, context: &context) { target, current, group, generator in
+            let mapping = Widening.randomMapping(from: current, to: units, groupSize: group, using: &generator)
             return try .replicate(mapping, target.wideningOutputs(to: mapping, noise: noise, using: &generator))
         }
     }
@@ -69,7 +69,7 @@ public struct RandomPadWidening: ModelTransform {
     /// - Throws: `TransformError` when the layer cannot widen, `units` is not larger, or no successor can
     ///   widen its inputs.
     public func apply(to model: any Layer, context: inout TransformContext) throws -> (model: any Layer, report: TransformReport) {
-        try Widening.apply(layer: layer, units: units, split: 0, to: model, context: &context) { target, current, generator in
+        try Widening.apply(layer: layer, units: units, split: 0, to: model, context: &context) { target, current, _, generator in
             .pad(units - current, try target.paddingOutputs(by: units - current, using: &generator))
         }
     }
@@ -96,9 +96,27 @@ enum Widening {
         Array(0..<current) + (current..<Swift.max(units, current)).map { _ in Int(generator.next() % UInt64(current)) }
     }
 
+    /// g over units in whole groups of `groupSize`: new group j copies group g(j), unit by unit.
+    static func randomMapping(from current: Int, to units: Int, groupSize: Int, using generator: inout RandomGenerator) -> [Int] {
+        guard groupSize > 1 else { return randomMapping(from: current, to: units, using: &generator) }
+        let groups = randomMapping(from: current / groupSize, to: units / groupSize, using: &generator)
+        return groups.flatMap { g in (0..<groupSize).map { g * groupSize + $0 } }
+    }
+
+    /// The first grouping layer (a channel maxout) among the per-feature layers after `index`.
+    static func grouping(after index: Int, in siblings: [any Layer]) -> (any FeatureGrouping)? {
+        var position = index + 1
+        while position < siblings.count {
+            if let grouping = siblings[position] as? any FeatureGrouping { return grouping }
+            guard siblings[position] is any FeatureMapping else { return nil }
+            position += 1
+        }
+        return nil
+    }
+
     static func apply(
         layer path: String, units: Int, split: Double, to model: any Layer, context: inout TransformContext,
-        plan: (any OutputWidening, Int, inout RandomGenerator) throws -> Plan
+        plan: (any OutputWidening, Int, Int, inout RandomGenerator) throws -> Plan
     ) throws -> (model: any Layer, report: TransformReport) {
         let target = try LayerTree.layer(at: path, in: model)
         guard let widenable = target as? any OutputWidening else {
@@ -121,21 +139,40 @@ enum Widening {
             throw TransformError.unknownLayer(path: path, available: LayerTree.paths(in: model))
         }
         var replaced = siblings
-        let decision = try plan(widenable, current, &context.generator)
-        let mapping: [Int]
+        // A channel maxout downstream takes the maximum over groups of k channels: whole
+        // groups replicate, and after it the features are the groups.
+        let groupSize = grouping(after: index, in: siblings)?.groupSize ?? 1
+        guard current % groupSize == 0, units % groupSize == 0 else {
+            throw TransformError.successor(
+                path: path,
+                reason: "a maxout over groups of \(groupSize) channels follows, so the \(current) outputs widen in whole groups: \(units) is not a multiple of \(groupSize)")
+        }
+        let decision = try plan(widenable, current, groupSize, &context.generator)
+        var mapping: [Int]
         switch decision {
         case let .replicate(g, widened):
             mapping = g
             replaced[index] = widened
         case let .pad(extra, widened):
             // Per-feature layers give the new features copies of existing features' state.
-            mapping = randomMapping(from: current, to: current + extra, using: &context.generator)
+            mapping = randomMapping(from: current, to: current + extra, groupSize: groupSize, using: &context.generator)
             replaced[index] = widened
         }
-        let counts = try Replication.counts(mapping, units: current)
+        let unitMapping = mapping
+        var features = current
+        var extraFeatures = units - current
         var reader = index + 1
         var flattened = false
-        while reader < siblings.count, let passing = siblings[reader] as? any FeatureMapping {
+        while reader < siblings.count, siblings[reader] is any FeatureMapping || siblings[reader] is any FeatureGrouping {
+            if let grouping = siblings[reader] as? any FeatureGrouping {
+                let k = grouping.groupSize
+                let groups = stride(from: 0, to: mapping.count, by: k).map { mapping[$0] / k }
+                replaced[reader] = try grouping.mappingGroups(groups, using: &context.generator)
+                (mapping, features, extraFeatures) = (groups, features / k, extraFeatures / k)
+                reader += 1
+                continue
+            }
+            let passing = siblings[reader] as! any FeatureMapping  // trap-ok: checked by the loop condition
             replaced[reader] = try passing.mappingFeatures(mapping, using: &context.generator)
             if passing is any ChannelBlockFlattening {
                 guard widenable is any ChannelOutputWidening else {
@@ -146,9 +183,10 @@ enum Widening {
             }
             reader += 1
         }
+        let counts = try Replication.counts(mapping, units: features)
         let prefix = parent.isEmpty ? "" : parent + "."
         guard reader < siblings.count else {
-            throw TransformError.successor(path: path, reason: "no later layer in its sequence reads its \(current) outputs")
+            throw TransformError.successor(path: path, reason: "no later layer in its sequence reads its \(features) outputs")
         }
         guard let next = siblings[reader] as? any InputWidening else {
             throw TransformError.successor(
@@ -161,16 +199,16 @@ enum Widening {
         }
         // Through a flatten, channel j is the block of features j b ..< (j + 1) b (b = h x w,
         // read from the reader's width): whole blocks replicate.
-        let block = flattened && current > 0 && next.inputFeatures % current == 0 ? next.inputFeatures / current : 1
-        guard next.inputFeatures == current * block else {
+        let block = flattened && features > 0 && next.inputFeatures % features == 0 ? next.inputFeatures / features : 1
+        guard next.inputFeatures == features * block else {
             throw TransformError.successor(
-                path: path, reason: "its successor \(prefix)\(reader) reads \(next.inputFeatures) features, not the layer's \(current) outputs\(flattened ? " (or a whole number of flattened positions per output)" : "")")
+                path: path, reason: "its successor \(prefix)\(reader) reads \(next.inputFeatures) features, not the layer's \(features) outputs\(flattened ? " (or a whole number of flattened positions per output)" : "")")
         }
         let expanded = block == 1 ? mapping : mapping.flatMap { source in (0..<block).map { source * block + $0 } }
         let expandedCounts = block == 1 ? counts : counts.flatMap { Array(repeating: $0, count: block) }
         switch decision {
         case .replicate: replaced[reader] = try next.wideningInputs(to: expanded, counts: expandedCounts, split: split, using: &context.generator)
-        case .pad(let extra, _): replaced[reader] = try next.paddingInputs(by: extra * block, using: &context.generator)
+        case .pad: replaced[reader] = try next.paddingInputs(by: extraFeatures * block, using: &context.generator)
         }
         let updated = try LayerTree.editing(parent, in: model) { try $0.replacingChildren(replaced) }
         let before = model.tensors
@@ -178,7 +216,7 @@ enum Widening {
         let resized = after.paths.filter { before[$0]?.shape != after[$0]?.shape }
         let report = TransformReport(
             pathMap: before.paths.map { ($0, $0) }, resized: resized,
-            notes: ["\(path) widened from \(current) to \(units) units"], unitMappings: decision.isReplication ? [(path, mapping)] : [])
+            notes: ["\(path) widened from \(widenable.outputUnits) to \(units) units"], unitMappings: decision.isReplication ? [(path, unitMapping)] : [])
         return (updated, try TransformSupport.measured(report, old: model, new: updated, probe: context.probe))
     }
 }

@@ -24,6 +24,12 @@ let convolutionPreservationCases: [PreservationCase] = [
             Flatten(),
         ])
     }, transform: Net2WiderNet(layer: "1.branch.0", units: 5), inputShape: [2, 6, 6]),
+    PreservationCase(name: "net2wider conv into a channel maxout (whole groups of 2) then a conv", model: { g in
+        Sequential([try conv(2, 6, &g), try ChannelMaxout(pieces: 2), try conv(3, 2, &g), Flatten()])
+    }, transform: Net2WiderNet(layer: "0", units: 10, split: 0.3), inputShape: [2, 6, 6]),
+    PreservationCase(name: "net2wider conv through batchnorm, a channel maxout of 3 and flatten into dense", model: { g in
+        Sequential([try conv(2, 6, &g, stride: 2), try trainedBatchNorm(6, &g), try ChannelMaxout(pieces: 3), Flatten(), try dense(2 * 9, 3, &g)])
+    }, transform: Net2WiderNet(layer: "0", units: 12), inputShape: [2, 6, 6]),
     PreservationCase(name: "net2deeper after conv and relu (centre-tap identity)", model: { g in
         Sequential([try conv(2, 3, &g, kernel: Size2D(3, 5), padding: Size2D(1, 2)), ReLU(), try conv(3, 2, &g), Flatten()])
     }, transform: Net2DeeperNet(layer: "0"), inputShape: [2, 6, 6]),
@@ -55,6 +61,13 @@ struct ConvolutionTransformRefusals {
             _ = try Net2WiderNet(layer: "0", units: 6).apply(to: grouped, context: &context)
         } catch {
             #expect("\(error)".contains("grouped"), "\(error)")
+        }
+        let grouped2 = Sequential([try conv(2, 6, &g), try ChannelMaxout(pieces: 2), try conv(3, 2, &g)])
+        do {
+            _ = try Net2WiderNet(layer: "0", units: 9).apply(to: grouped2, context: &context)
+            Issue.record("9 channels were accepted before a maxout over pairs")
+        } catch {
+            #expect("\(error)".contains("whole groups"), "\(error)")
         }
         let even = Sequential([try conv(2, 3, &g, kernel: 2, padding: 0), ReLU(), Flatten()])
         do {

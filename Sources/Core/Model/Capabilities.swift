@@ -47,6 +47,18 @@ public protocol FeatureMapping: Layer {
     func mappingFeatures(_ mapping: [Int], using generator: inout RandomGenerator) throws -> Self
 }
 
+/// A layer that reduces each group of `groupSize` consecutive features to one (a channel maxout):
+/// a widening passing through it replicates whole groups, and the layers after it see one
+/// feature per group.
+public protocol FeatureGrouping: Layer {
+    /// Input features per output feature.
+    var groupSize: Int { get }
+
+    /// A copy acting on groups replicated by `mapping` (new group j copies old `mapping[j]`).
+    /// - Throws: when `mapping` does not fit the layer.
+    func mappingGroups(_ mapping: [Int], using generator: inout RandomGenerator) throws -> Self
+}
+
 /// A layer whose output units are channels: axis 1 of `[batch, channels, ...]` (convolutions).
 /// Only such a layer's widening may pass through a `ChannelBlockFlattening` layer.
 public protocol ChannelOutputWidening: OutputWidening {}
