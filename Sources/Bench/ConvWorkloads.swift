@@ -122,6 +122,20 @@ func convolutionProfile(repeats: Int) throws -> [(String, Any)] {
     try measure("dense1_forward") { _ = try linear(p2.reshaped(to: [128, 3136]), weight: w3, bias: nil) }
     let a = Tensor.randomNormal([64, 288], using: &generator), b = Tensor.randomNormal([288, 128 * 196], using: &generator)
     try measure("conv2_gemm_only") { _ = try matmul(a, b) }
+    // The first block of resnet8: 16 -> 16 channels on 28 x 28, BatchNorm over [128, 16, 28, 28].
+    let r = Tensor.randomNormal([128, 16, 28, 28], using: &generator)
+    let wr = Tensor.randomNormal([16, 16, 3, 3], using: &generator)
+    try measure("res16_conv_forward") { _ = try conv2d(r, weight: wr, options: options) }
+    try measure("res16_conv_input_gradient") { _ = try conv2dInputGradient(r, weight: wr, inputShape: r.shape, options: options) }
+    try measure("res16_conv_weight_gradient") { _ = try conv2dWeightGradient(r, outputGradient: r, weightShape: wr.shape, options: options) }
+    let gamma = Tensor.ones([16]), beta = Tensor.zeros([16])
+    try measure("res16_batchnorm_forward") { _ = try batchNormalizedChannels(r, scale: gamma, offset: beta, epsilon: 1e-5) }
+    let rr = r.recorded()
+    try measure("res16_batchnorm_forward_backward") {
+        let out = try batchNormalizedChannels(rr, scale: gamma, offset: beta, epsilon: 1e-5).output
+        _ = try gradients(of: out, wrt: [rr], seed: r)
+    }
+    try measure("res16_add_relu") { _ = try relu(r + r) }
     let recorded = h1.recorded()
     try measure("relu_maxpool1_backward") {
         let out = try maxPool2d(relu(recorded), window: window)
