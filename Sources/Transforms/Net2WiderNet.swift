@@ -163,7 +163,7 @@ enum Widening {
         var extraFeatures = units - current
         var reader = index + 1
         var flattened = false
-        while reader < siblings.count, siblings[reader] is any FeatureMapping || siblings[reader] is any FeatureGrouping {
+        while reader < siblings.count {
             if let grouping = siblings[reader] as? any FeatureGrouping {
                 let k = grouping.groupSize
                 let groups = stride(from: 0, to: mapping.count, by: k).map { mapping[$0] / k }
@@ -172,7 +172,7 @@ enum Widening {
                 reader += 1
                 continue
             }
-            let passing = siblings[reader] as! any FeatureMapping  // trap-ok: checked by the loop condition
+            guard let passing = siblings[reader] as? any FeatureMapping else { break }
             replaced[reader] = try passing.mappingFeatures(mapping, using: &context.generator)
             if passing is any ChannelBlockFlattening {
                 guard widenable is any ChannelOutputWidening else {

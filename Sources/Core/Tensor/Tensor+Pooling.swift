@@ -13,6 +13,7 @@ struct Selection: Sendable {
 /// out[r, i] = x[r, index[i]] over `copies` stacked copies (`outputShape` includes them); not recorded.
 private func gatherValues(_ x: Tensor, _ selection: Selection, outputShape: [Int], copies: Int) -> Tensor {
     let out = Tensor(uninitializedShape: outputShape, dtype: x.dtype)
+    guard !selection.index.isEmpty, copies > 0 else { return out }
     let (inCount, outCount, blocks) = (x.count / copies, selection.index.count, selection.blocks)
     let outBlock = outCount / blocks
     selection.index.withUnsafeBufferPointer { idx in
@@ -35,6 +36,7 @@ private func gatherValues(_ x: Tensor, _ selection: Selection, outputShape: [Int
 
 /// dx[r, index[i]] += g[r, i] into zeros of `inputShape` (which includes the copies); not recorded.
 private func scatterValues(_ g: Tensor, _ selection: Selection, inputShape: [Int], copies: Int) -> Tensor {
+    guard !selection.index.isEmpty, copies > 0 else { return Tensor.zeros(inputShape, dtype: g.dtype) }
     let dx = Tensor(uninitializedShape: inputShape, dtype: g.dtype)
     let (inCount, outCount, blocks) = (inputShape.reduce(1, *) / copies, selection.index.count, selection.blocks)
     let (inBlock, outBlock) = (inCount / blocks, outCount / blocks)
@@ -117,6 +119,7 @@ public func maxPool2d(_ input: Tensor, window: Window2D) throws -> Tensor {
     let shape = [input.shape[0], input.shape[1], output.height, output.width]
     let values = Tensor(uninitializedShape: shape, dtype: input.dtype)
     var index = [Int64](repeating: 0, count: values.count)
+    guard !index.isEmpty else { return recordSelection("maxPool2d", input: input, output: values, selection: Selection(index: index, blocks: 1)) }
     let (inPlane, outPlane) = (input.shape[2] * input.shape[3], output.height * output.width)
     index.withUnsafeMutableBufferPointer { idx in
         nonisolated(unsafe) let base = idx.baseAddress!
