@@ -72,6 +72,16 @@ func convolutionResults(repeats: Int, wanted: (String) -> Bool) throws -> [(Stri
         results.append((key + "_step_ms", try stepMilliseconds(model, input: x, labels: y, steps: 10, repeats: repeats)))
         results.append((key + "_params", model.parameterCount))
     }
+    if wanted("cnn_fmnist_real_b128_step_ms") {
+        // The same step on a batch of real Fashion-MNIST images (scaled, standardized), which
+        // the training run sees, against the random normal batch above.
+        var generator = RandomGenerator(seed: 0)
+        let model = try fashionCNN(using: &generator)
+        var train = try FashionMNIST.load(.train).scaled(by: 1.0 / 255)
+        train = try Standardization(fittedTo: train, granularity: .scalar).apply(to: train).reshapingExamples(to: [1, 28, 28])
+        let batch = try train.subset(Array(0..<128))
+        results.append(("cnn_fmnist_real_b128_step_ms", try stepMilliseconds(model, input: batch.features, labels: batch.labels, steps: 10, repeats: repeats)))
+    }
     if wanted("hvp_cnn_b32_ms") || wanted("grad_cnn_b32_ms") {
         var generator = RandomGenerator(seed: 2)
         let model = try fashionCNN(using: &generator)
