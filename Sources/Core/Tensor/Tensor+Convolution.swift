@@ -103,6 +103,15 @@ struct ConvolutionPlan {
         (batch, channels, height, width, outChannels, self.groups) = (input[0], input[1], input[2], input[3], weight[0], groups)
     }
 
+    /// Throws unless `outputGradient` has this convolution's output shape and `other`'s dtype.
+    func check(outputGradient: Tensor, against other: Tensor, op: String) throws {
+        guard outputGradient.shape == outputShape else {
+            throw TensorError.shapeMismatch(
+                op: op, shapes: [outputGradient.shape, outputShape], reason: "the output gradient must have the convolution's output shape")
+        }
+        guard outputGradient.dtype == other.dtype else { throw TensorError.dtypeMismatch(op: op, dtypes: [outputGradient.dtype, other.dtype]) }
+    }
+
     /// The C window of one image.
     var raw: SaddleWindow { window.raw(channels: channels, height: height, width: width, output: output) }
 }
@@ -355,13 +364,7 @@ public func conv2dInputGradient(
     workspace: ConvolutionWorkspace? = nil
 ) throws -> Tensor {
     let plan = try ConvolutionPlan(op: "conv2dInputGradient", input: inputShape, weight: weight.shape, options: options)
-    guard outputGradient.shape == plan.outputShape else {
-        throw TensorError.shapeMismatch(
-            op: "conv2dInputGradient", shapes: [outputGradient.shape, plan.outputShape], reason: "the output gradient must have the convolution's output shape")
-    }
-    guard outputGradient.dtype == weight.dtype else {
-        throw TensorError.dtypeMismatch(op: "conv2dInputGradient", dtypes: [outputGradient.dtype, weight.dtype])
-    }
+    try plan.check(outputGradient: outputGradient, against: weight, op: "conv2dInputGradient")
     let value = try inputGradientValues(outputGradient, weight, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dInputGradient", inputs: [outputGradient, weight], output: value,
@@ -384,13 +387,7 @@ public func conv2dWeightGradient(
     workspace: ConvolutionWorkspace? = nil
 ) throws -> Tensor {
     let plan = try ConvolutionPlan(op: "conv2dWeightGradient", input: input.shape, weight: weightShape, options: options)
-    guard outputGradient.shape == plan.outputShape else {
-        throw TensorError.shapeMismatch(
-            op: "conv2dWeightGradient", shapes: [outputGradient.shape, plan.outputShape], reason: "the output gradient must have the convolution's output shape")
-    }
-    guard outputGradient.dtype == input.dtype else {
-        throw TensorError.dtypeMismatch(op: "conv2dWeightGradient", dtypes: [input.dtype, outputGradient.dtype])
-    }
+    try plan.check(outputGradient: outputGradient, against: input, op: "conv2dWeightGradient")
     let value = try weightGradientValues(input, outputGradient, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dWeightGradient", inputs: [input, outputGradient], output: value,
