@@ -86,18 +86,8 @@ func convolutionResults(repeats: Int, wanted: (String) -> Bool) throws -> [(Stri
         var generator = RandomGenerator(seed: 2)
         let model = try fashionCNN(using: &generator)
         let (x, y) = imageBatch(32, using: &generator)
-        let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: x, target: y)
-        let parameters = model.parameters
-        let direction = parameters.mapTensors { Tensor.randomNormal($0.shape, using: &generator) }
-        if wanted("hvp_cnn_b32_ms") {
-            let t = try time(steps: 10, repeats: repeats) { _ = try objective.hessianVectorProduct(at: parameters, along: direction) }
-            results.append(("hvp_cnn_b32_ms", t.median * 1e3))
-        }
-        if wanted("grad_cnn_b32_ms") {
-            let t = try time(steps: 10, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
-            results.append(("grad_cnn_b32_ms", t.median * 1e3))
-        }
-        results.append(("cnn_params", model.parameterCount))
+        results += try curvatureResults(
+            model, input: x, labels: y, keys: ("hvp_cnn_b32_ms", "grad_cnn_b32_ms"), steps: 10, repeats: repeats, wanted: wanted, using: &generator)
     }
     return results
 }
@@ -139,10 +129,10 @@ func convolutionProfile(repeats: Int) throws -> [(String, Any)] {
     try measure("res16_conv_input_gradient") { _ = try conv2dInputGradient(r, weight: wr, inputShape: r.shape, options: options) }
     try measure("res16_conv_weight_gradient") { _ = try conv2dWeightGradient(r, outputGradient: r, weightShape: wr.shape, options: options) }
     let gamma = Tensor.ones([16]), beta = Tensor.zeros([16])
-    try measure("res16_batchnorm_forward") { _ = try batchNormalizedChannels(r, scale: gamma, offset: beta, epsilon: 1e-5) }
+    try measure("res16_batchnorm_forward") { _ = try batchNormalized(r, scale: gamma, offset: beta, epsilon: 1e-5) }
     let rr = r.recorded()
     try measure("res16_batchnorm_forward_backward") {
-        let out = try batchNormalizedChannels(rr, scale: gamma, offset: beta, epsilon: 1e-5).output
+        let out = try batchNormalized(rr, scale: gamma, offset: beta, epsilon: 1e-5).output
         _ = try gradients(of: out, wrt: [rr], seed: r)
     }
     try measure("res16_add_relu") { _ = try relu(r + r) }

@@ -109,3 +109,25 @@ func lanczosReport() throws -> [(String, Any)] {
         ("lanczos_smallest", result.smallest.map { String(format: "%.6g", $0) }.joined(separator: " ")),
     ]
 }
+
+/// Median milliseconds of one Hessian-vector product (along a direction drawn from
+/// `generator`) and one gradient of the cross-entropy of `model` on (`input`, `labels`), each
+/// under its key when wanted.
+func curvatureResults(
+    _ model: any Layer, input: Tensor, labels: Tensor, keys: (hvp: String, gradient: String), steps: Int, repeats: Int,
+    wanted: (String) -> Bool, using generator: inout RandomGenerator
+) throws -> [(String, Any)] {
+    let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: input, target: labels)
+    let parameters = model.parameters
+    let direction = parameters.mapTensors { Tensor.randomNormal($0.shape, using: &generator) }
+    var results: [(String, Any)] = []
+    if wanted(keys.hvp) {
+        let t = try time(steps: steps, repeats: repeats) { _ = try objective.hessianVectorProduct(at: parameters, along: direction) }
+        results.append((keys.hvp, t.median * 1e3))
+    }
+    if wanted(keys.gradient) {
+        let t = try time(steps: steps, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
+        results.append((keys.gradient, t.median * 1e3))
+    }
+    return results
+}

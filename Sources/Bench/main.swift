@@ -101,17 +101,9 @@ func main() throws {
         var generator = RandomGenerator(seed: 2)
         let model = try mlp([64, 256, 256, 10], using: &generator)
         let (x, y) = classificationBatch(128, features: 64, classes: 10, using: &generator)
-        let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: x, target: y)
-        let parameters = model.parameters
-        let direction = parameters.mapTensors { Tensor.randomNormal($0.shape, using: &generator) }
-        if wanted("hvp_mlp_64_256_256_10_b128_ms") {
-            let t = try time(steps: 50, repeats: repeats) { _ = try objective.hessianVectorProduct(at: parameters, along: direction) }
-            results.append(("hvp_mlp_64_256_256_10_b128_ms", t.median * 1e3))
-        }
-        if wanted("grad_mlp_64_256_256_10_b128_ms") {
-            let t = try time(steps: 50, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
-            results.append(("grad_mlp_64_256_256_10_b128_ms", t.median * 1e3))
-        }
+        results += try curvatureResults(
+            model, input: x, labels: y, keys: ("hvp_mlp_64_256_256_10_b128_ms", "grad_mlp_64_256_256_10_b128_ms"), steps: 50, repeats: repeats,
+            wanted: wanted, using: &generator)
     }
     if wanted("hessian_tiny_105_ms") {
         var generator = RandomGenerator(seed: 3)

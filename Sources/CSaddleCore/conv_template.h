@@ -9,12 +9,8 @@ SADDLE_CLONES void S(saddle_im2col)(const T *x, SaddleWindow g, T *cols, int64_t
         for (int64_t ki = 0; ki < g.kh; ki++) {
             for (int64_t kj = 0; kj < g.kw; kj++) {
                 T *dst = cols + ((ci * g.kh + ki) * g.kw + kj) * ld;
-                int64_t ix0 = kj * g.dw - g.pw;
-                // Output columns whose input column is inside the image: ox sw + ix0 in [0, w).
-                int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
-                int64_t hi = g.w - ix0 <= 0 ? 0 : (g.w - ix0 + g.sw - 1) / g.sw;
-                if (hi > g.ow) hi = g.ow;
-                if (lo > hi) lo = hi;
+                int64_t ix0 = kj * g.dw - g.pw, lo, hi;
+                saddle_inside_columns(g, ix0, &lo, &hi);
                 for (int64_t oy = 0; oy < g.oh; oy++) {
                     T *row = dst + oy * g.ow;
                     int64_t iy = oy * g.sh - g.ph + ki * g.dh;
@@ -43,11 +39,8 @@ SADDLE_CLONES void S(saddle_col2im)(const T *cols, int64_t ld, SaddleWindow g, T
         for (int64_t ki = 0; ki < g.kh; ki++) {
             for (int64_t kj = 0; kj < g.kw; kj++) {
                 const T *src = cols + ((ci * g.kh + ki) * g.kw + kj) * ld;
-                int64_t ix0 = kj * g.dw - g.pw;
-                int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
-                int64_t hi = g.w - ix0 <= 0 ? 0 : (g.w - ix0 + g.sw - 1) / g.sw;
-                if (hi > g.ow) hi = g.ow;
-                if (lo > hi) lo = hi;
+                int64_t ix0 = kj * g.dw - g.pw, lo, hi;
+                saddle_inside_columns(g, ix0, &lo, &hi);
                 for (int64_t oy = 0; oy < g.oh; oy++) {
                     int64_t iy = oy * g.sh - g.ph + ki * g.dh;
                     if (iy < 0 || iy >= g.h) continue;
@@ -66,9 +59,10 @@ SADDLE_CLONES void S(saddle_col2im)(const T *cols, int64_t ld, SaddleWindow g, T
 
 // Max pooling of `planes` planes h x w (g.c is ignored): each output is the largest input in its
 // window, the padding excluded; ties go to the first position in row-major order, and a NaN wins
-// (as in PyTorch). `index` receives the flat position of the chosen input in the whole buffer.
+// (as in PyTorch). `index` receives the flat position of the chosen input, counted from
+// `index_base` at x (the position of x in a larger buffer when the planes are split up).
 SADDLE_CLONES void S(saddle_maxpool)(const T *x, int64_t planes, SaddleWindow g, T *out,
-                                     int64_t *index) {
+                                     int64_t *index, int64_t index_base) {
     if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1) {
         // The common 2x2 window, stride 2: the same first-maximum rule, without bounds checks.
         for (int64_t p = 0; p < planes; p++) {
@@ -77,7 +71,7 @@ SADDLE_CLONES void S(saddle_maxpool)(const T *x, int64_t planes, SaddleWindow g,
                 const T *r0 = plane + 2 * oy * g.w, *r1 = r0 + g.w;
                 T *o = out + (p * g.oh + oy) * g.ow;
                 int64_t *at = index + (p * g.oh + oy) * g.ow;
-                int64_t base = p * g.h * g.w + 2 * oy * g.w;
+                int64_t base = index_base + p * g.h * g.w + 2 * oy * g.w;
                 for (int64_t ox = 0; ox < g.ow; ox++) {
                     T best = r0[2 * ox];
                     int64_t k = 0;
@@ -116,7 +110,7 @@ SADDLE_CLONES void S(saddle_maxpool)(const T *x, int64_t planes, SaddleWindow g,
                 }
                 int64_t o = (p * g.oh + oy) * g.ow + ox;
                 out[o] = best;
-                index[o] = p * g.h * g.w + (best_at < 0 ? 0 : best_at);
+                index[o] = index_base + p * g.h * g.w + (best_at < 0 ? 0 : best_at);
             }
         }
     }

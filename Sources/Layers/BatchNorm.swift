@@ -86,9 +86,7 @@ public struct BatchNorm: Layer {
             throw TensorError.invalidArgument(
                 op: "batchnorm", reason: "training mode needs at least 2 values per feature for batch statistics, got \(values) (input \(input.shape))")
         }
-        let (output, mean, variance) = input.rank == 2
-            ? try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
-            : try batchNormalizedChannels(input, scale: weight, offset: bias, epsilon: epsilon)
+        let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
         let n = Double(values)
         let momentum = context.statisticsMomentum ?? self.momentum
         let newMean = try runningMean.detached * (1 - momentum) + mean * momentum

@@ -16,6 +16,14 @@ public struct Conv2D: Layer {
         /// axis, the odd extra row or column below or on the right, as PyTorch's `"same"`.
         case same
 
+        /// The padding on each side for a kernel `kernel` with taps `dilation` apart.
+        public func resolved(kernel: Size2D, dilation: Size2D) -> Padding2D {
+            switch self {
+            case .explicit(let size): Padding2D(size)
+            case .same: .same(kernel: kernel, dilation: dilation)
+            }
+        }
+
         /// `same`, or the padding pair.
         public var description: String {
             switch self {
@@ -49,11 +57,7 @@ public struct Conv2D: Layer {
 
     /// The resolved options handed to `conv2d`.
     public var options: Convolution2DOptions {
-        let pad: Padding2D = switch padding {
-        case .explicit(let size): Padding2D(size)
-        case .same: .same(kernel: kernel, dilation: dilation)
-        }
-        return Convolution2DOptions(stride: stride, padding: pad, dilation: dilation, groups: groups)
+        Convolution2DOptions(stride: stride, padding: padding.resolved(kernel: kernel, dilation: dilation), dilation: dilation, groups: groups)
     }
 
     /// A layer with freshly initialized weights (PyTorch's default initialization unless
@@ -120,8 +124,19 @@ public struct Conv2D: Layer {
         guard shape.count == 3, shape[0] == inputChannels else {
             throw TensorError.shapeMismatch(op: "conv2d", shapes: [shape, weight.shape], reason: "input must be [\(inputChannels), height, width]")
         }
-        let size = try options.window(kernel: kernel).outputSize(height: shape[1], width: shape[2], op: "conv2d")
-        return [outputChannels, size.height, size.width]
+        return try Conv2D.outputShape(
+            forExample: shape, filters: outputChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// The output shape `[filters, oh, ow]` of a convolution with these settings for one example
+    /// `[channels, height, width]`, before any weight exists (shape inference).
+    /// - Throws: `TensorError` for an extent out of range or an input smaller than the kernel.
+    public static func outputShape(
+        forExample shape: [Int], filters: Int, kernel: Size2D, stride: Size2D, padding: Padding, dilation: Size2D
+    ) throws -> [Int] {
+        let window = try Window2D(kernel: kernel, stride: stride, padding: padding.resolved(kernel: kernel, dilation: dilation), dilation: dilation)
+        let size = try window.outputSize(height: shape[1], width: shape[2], op: "conv2d")
+        return [filters, size.height, size.width]
     }
 
     /// Applies the convolution to `[batch, in, height, width]`, with the context's scratch memory.

@@ -16,26 +16,9 @@ package func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).
 private let unitsSpec = ParameterSpec("units", .integer(1...maximumUnits), "number of output units")
 private let initializerSpec = ParameterSpec("initializer", .initializer, default: .string("fan_in_uniform"), "how weights are drawn")
 
-/// The output shape `[filters, oh, ow]` of a convolution of one example `input` `[channels, h, w]`.
-private func convolutionOutputShape(
-    input: [Int], filters: Int, kernel: Size2D, stride: Size2D, padding: Conv2D.Padding, dilation: Size2D, groups: Int, at path: JSONPath
-) throws -> [Int] {
-    let pad: Padding2D = switch padding {
-    case .explicit(let size): Padding2D(size)
-    case .same: .same(kernel: kernel, dilation: dilation)
-    }
-    do {
-        let window = try Window2D(kernel: kernel, stride: stride, padding: pad, dilation: dilation)
-        let size = try window.outputSize(height: input[1], width: input[2], op: "conv2d")
-        return [filters, size.height, size.width]
-    } catch let error as TensorError {
-        throw ConfigurationError(path, "conv2d with \(shapeText(input)) inputs: \(error.description)")
-    }
-}
-
 /// A pooling layer entry: kernel, stride (the kernel when absent) and padding.
 private func poolingEntry(
-    _ name: String, summary: String, make: @escaping @Sendable (Size2D, Size2D?, Size2D) throws -> any Layer
+    _ name: String, summary: String, make: @escaping @Sendable (Size2D, Size2D?, Size2D) throws -> (layer: any Layer, window: Window2D)
 ) -> ComponentEntry {
     ComponentEntry(
         kind: .layer, name: name, summary: summary,
@@ -46,21 +29,18 @@ private func poolingEntry(
         ],
         factory: .layer { args, context in
             try requireRank(context.inputShape, 3, layer: name, expected: "[channels, height, width]", at: args.path)
-            let layer: any Layer
+            let built: (layer: any Layer, window: Window2D)
             do {
-                layer = try make(args.size("kernel") ?? 1, args.size("stride"), args.size("padding") ?? 0)
+                built = try make(args.size("kernel") ?? 1, args.size("stride"), args.size("padding") ?? 0)
             } catch let error as ModelError {
                 throw ConfigurationError(args.path, error.description)
             }
-            let window = (layer as? MaxPool2D)?.window ?? (layer as? AvgPool2D)?.window
-            if let window {
-                do {
-                    context.inputShape = try window.pooledShape(forExample: context.inputShape, op: name)
-                } catch let error as TensorError {
-                    throw ConfigurationError(args.path, "\(name) with \(shapeText(context.inputShape)) inputs: \(error.description)")
-                }
+            do {
+                context.inputShape = try built.window.pooledShape(forExample: context.inputShape, op: name)
+            } catch let error as TensorError {
+                throw ConfigurationError(args.path, "\(name) with \(shapeText(context.inputShape)) inputs: \(error.description)")
             }
-            return layer
+            return built.layer
         })
 }
 
@@ -166,23 +146,30 @@ func builtinLayerEntries() -> [ComponentEntry] {
                 if padding == .same, stride != 1 {
                     throw ConfigurationError(args.path(of: "padding"), "\"same\" padding needs stride 1, got stride \(stride) (as in PyTorch)")
                 }
+                let dilation = args.size("dilation") ?? 1
                 try context.memory.reserve(
-                    parameters: [filters, channels / groups, kernel.height, kernel.width], output: nil, layer: "conv2d", at: args.path(of: "filters"))
-                let shape = try convolutionOutputShape(
-                    input: context.inputShape, filters: filters, kernel: kernel, stride: stride, padding: padding,
-                    dilation: args.size("dilation") ?? 1, groups: groups, at: args.path)
+                    parameters: [filters, channels / groups, kernel.height, kernel.width], layer: "conv2d", at: args.path(of: "filters"))
+                let shape: [Int]
+                do {
+                    shape = try Conv2D.outputShape(
+                        forExample: context.inputShape, filters: filters, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+                } catch let error as TensorError {
+                    throw ConfigurationError(args.path, "conv2d with \(shapeText(context.inputShape)) inputs: \(error.description)")
+                }
                 try context.memory.reserve(parameters: [], output: shape, layer: "conv2d", at: args.path(of: "filters"))
                 context.inputShape = shape
                 return try Conv2D(
                     inputChannels: channels, outputChannels: filters, kernel: kernel, stride: stride, padding: padding,
-                    dilation: args.size("dilation") ?? 1, groups: groups, useBias: args.bool("use_bias"),
+                    dilation: dilation, groups: groups, useBias: args.bool("use_bias"),
                     initializer: args.initializer("initializer"), dtype: context.dtype, using: &context.generator)
             }),
         poolingEntry("max_pool2d", summary: "max pooling over [channels, height, width] images (PyTorch MaxPool2d)") { kernel, stride, padding in
-            try MaxPool2D(kernel: kernel, stride: stride, padding: padding)
+            let layer = try MaxPool2D(kernel: kernel, stride: stride, padding: padding)
+            return (layer, layer.window)
         },
         poolingEntry("avg_pool2d", summary: "average pooling over images, padding counted as zeros (PyTorch AvgPool2d)") { kernel, stride, padding in
-            try AvgPool2D(kernel: kernel, stride: stride, padding: padding)
+            let layer = try AvgPool2D(kernel: kernel, stride: stride, padding: padding)
+            return (layer, layer.window)
         },
         ComponentEntry(
             kind: .layer, name: "global_avg_pool", summary: "mean of each channel over its positions: [channels, ...] to [channels]",
@@ -409,40 +396,30 @@ extension Conv2D: ConfigurableLayer {
     /// Writes this convolution's configuration: filters, kernel, stride, padding, dilation, groups, bias and initializer.
     public func layerConfiguration() -> JSONValue {
         let pad: JSONValue = switch padding {
-        case .explicit(let size): sizeValue(size)
+        case .explicit(let size): size.json
         case .same: .string("same")
         }
         return object("conv2d", [
-            ("filters", .number(Double(outputChannels))), ("kernel", sizeValue(kernel)), ("stride", sizeValue(stride)), ("padding", pad),
-            ("dilation", sizeValue(dilation)), ("groups", .number(Double(groups))), ("use_bias", .bool(bias != nil)),
+            ("filters", .number(Double(outputChannels))), ("kernel", kernel.json), ("stride", stride.json), ("padding", pad),
+            ("dilation", dilation.json), ("groups", .number(Double(groups))), ("use_bias", .bool(bias != nil)),
             ("initializer", initializer.json),
         ])
     }
 }
 
-/// An extent pair as JSON: one number when square, `[height, width]` otherwise.
-private func sizeValue(_ size: Size2D) -> JSONValue {
-    size.height == size.width ? .number(Double(size.height)) : .array([.number(Double(size.height)), .number(Double(size.width))])
+/// A pooling layer's configuration: its kernel, stride and (symmetric) padding.
+private func poolingConfiguration(_ name: String, _ window: Window2D) -> JSONValue {
+    object(name, [("kernel", window.kernel.json), ("stride", window.stride.json), ("padding", Size2D(window.padding.top, window.padding.left).json)])
 }
 
 extension MaxPool2D: ConfigurableLayer {
     /// Writes this pooling's configuration: kernel, stride and padding.
-    public func layerConfiguration() -> JSONValue {
-        object("max_pool2d", [
-            ("kernel", sizeValue(window.kernel)), ("stride", sizeValue(window.stride)),
-            ("padding", sizeValue(Size2D(window.padding.top, window.padding.left))),
-        ])
-    }
+    public func layerConfiguration() -> JSONValue { poolingConfiguration("max_pool2d", window) }
 }
 
 extension AvgPool2D: ConfigurableLayer {
     /// Writes this pooling's configuration: kernel, stride and padding.
-    public func layerConfiguration() -> JSONValue {
-        object("avg_pool2d", [
-            ("kernel", sizeValue(window.kernel)), ("stride", sizeValue(window.stride)),
-            ("padding", sizeValue(Size2D(window.padding.top, window.padding.left))),
-        ])
-    }
+    public func layerConfiguration() -> JSONValue { poolingConfiguration("avg_pool2d", window) }
 }
 
 extension GlobalAveragePool: ConfigurableLayer {

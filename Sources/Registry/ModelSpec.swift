@@ -80,31 +80,31 @@ public func residual(
     return LayerSpec("residual", arguments)
 }
 
-/// An extent pair as JSON: one number when square, `[height, width]` otherwise.
-private func json(_ size: Size2D) -> JSONValue {
-    size.height == size.width ? .number(Double(size.height)) : .array([.number(Double(size.height)), .number(Double(size.width))])
-}
-
 /// A `conv2d` layer of `filters` output channels (PyTorch's `Conv2d`); `padding` nil means `"same"`.
 public func conv2d(
     filters: Int, kernel: Size2D, stride: Size2D = 1, padding: Size2D? = 0, dilation: Size2D = 1, groups: Int = 1,
     useBias: Bool = true, initializer: WeightInitializer = .fanInUniform
 ) -> LayerSpec {
     LayerSpec("conv2d", [
-        ("filters", .number(Double(filters))), ("kernel", json(kernel)), ("stride", json(stride)),
-        ("padding", padding.map(json) ?? .string("same")), ("dilation", json(dilation)), ("groups", .number(Double(groups))),
+        ("filters", .number(Double(filters))), ("kernel", kernel.json), ("stride", stride.json),
+        ("padding", padding?.json ?? .string("same")), ("dilation", dilation.json), ("groups", .number(Double(groups))),
         ("use_bias", .bool(useBias)), ("initializer", initializer.json),
     ])
 }
 
 /// A `max_pool2d` layer; `stride` defaults to the kernel.
 public func maxPool2d(kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> LayerSpec {
-    LayerSpec("max_pool2d", [("kernel", json(kernel)), ("stride", json(stride ?? kernel)), ("padding", json(padding))])
+    pooling("max_pool2d", kernel: kernel, stride: stride, padding: padding)
 }
 
 /// An `avg_pool2d` layer; `stride` defaults to the kernel.
 public func avgPool2d(kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> LayerSpec {
-    LayerSpec("avg_pool2d", [("kernel", json(kernel)), ("stride", json(stride ?? kernel)), ("padding", json(padding))])
+    pooling("avg_pool2d", kernel: kernel, stride: stride, padding: padding)
+}
+
+/// A pooling layer `name` with its kernel, stride (the kernel when nil) and padding.
+private func pooling(_ name: String, kernel: Size2D, stride: Size2D?, padding: Size2D) -> LayerSpec {
+    LayerSpec(name, [("kernel", kernel.json), ("stride", (stride ?? kernel).json), ("padding", padding.json)])
 }
 
 /// A `global_avg_pool` layer: the mean of each channel.

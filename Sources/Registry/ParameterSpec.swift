@@ -203,6 +203,14 @@ public struct Arguments: Sendable {
     }
 }
 
+extension Size2D {
+    /// The JSON form of an extent-pair parameter: one number when square, `[height, width]`
+    /// otherwise (what `Arguments.size(_:)` reads back).
+    package var json: JSONValue {
+        height == width ? .number(Double(height)) : .array([.number(Double(height)), .number(Double(width))])
+    }
+}
+
 extension WeightInitializer {
     /// The names accepted in configurations.
     public static let names = ["fan_in_uniform", "glorot_uniform", "he_normal", "he_uniform", "orthogonal", "normal", "zeros"]

@@ -40,9 +40,9 @@ let imageOperationCases: [OperationCase] = [
         try avgPool2d($0[0], window: Window2D(kernel: 3, stride: 1, padding: Padding2D(1)))
     },
     OperationCase(name: "globalAveragePooled", inputs: { [Draw.normal([2, 3, 3, 2], &$0)] }) { try globalAveragePooled($0[0]) },
-    OperationCase(name: "batchNormalizedChannels", inputs: { g in
+    OperationCase(name: "batchNormalized over channels", inputs: { g in
         [Draw.normal([3, 2, 2, 3], &g), Draw.normal([2], &g), Draw.normal([2], &g)]
-    }) { try batchNormalizedChannels($0[0], scale: $0[1], offset: $0[2], epsilon: 1e-5).output },
+    }) { try batchNormalized($0[0], scale: $0[1], offset: $0[2], epsilon: 1e-5).output },
     OperationCase(name: "conv, tanh, max pool, conv (composition)", inputs: { g in
         [Draw.normal([2, 1, 6, 6], &g), Draw.normal([2, 1, 3, 3], &g), Draw.normal([2, 2, 2, 2], &g)]
     }) {

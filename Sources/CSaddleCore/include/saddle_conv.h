@@ -24,7 +24,7 @@ typedef struct SaddleWindow {
     void saddle_im2col_##S(const T *x, SaddleWindow g, T *cols, int64_t ld);                   \
     void saddle_col2im_##S(const T *cols, int64_t ld, SaddleWindow g, T *x);                   \
     void saddle_maxpool_##S(const T *x, int64_t planes, SaddleWindow g, T *out,                \
-                            int64_t *index);                                                   \
+                            int64_t *index, int64_t index_base);                               \
     void saddle_avgpool_##S(const T *x, int64_t planes, SaddleWindow g, T *out);               \
     void saddle_avgpool_adjoint_##S(const T *g, int64_t planes, SaddleWindow w, T *dx);        \
     void saddle_gather_##S(const T *x, int64_t in_count, const int64_t *index,                 \

@@ -10,30 +10,30 @@ import Synchronization
 /// batch. Concurrent use is safe: a workspace already in use by another thread is bypassed
 /// (that call allocates its own scratch) rather than waited for.
 public final class ConvolutionWorkspace: Sendable {
-    private struct Buffers {
+    private struct State {
+        /// The buffers held, by dtype, grown as needed.
         var storage: [DType: [TensorStorage]] = [:]
+        /// Whether a call is using the buffers.
+        var inUse = false
     }
 
-    private let buffers = Mutex(Buffers())
-    private let busy = Atomic<Bool>(false)
+    private let state = Mutex(State())
 
     /// An empty workspace; buffers are allocated on first use and grown as needed.
     public init() {}
 
     /// The number of bytes currently held.
     public var heldBytes: Int {
-        buffers.withLock { $0.storage.values.flatMap { $0 }.reduce(0) { $0 + $1.count * $1.dtype.byteCount } }
+        state.withLock { $0.storage.values.flatMap { $0 }.reduce(0) { $0 + $1.count * $1.dtype.byteCount } }
     }
 
     /// Runs `body` with scratch tensors of the given element counts (uninitialized; each a flat
     /// view), from this workspace when it is free, freshly allocated otherwise. The views must
     /// not escape `body`.
     func withScratch<R>(_ counts: [Int], dtype: DType, _ body: ([Tensor]) throws -> R) rethrows -> R {
-        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            return try body(counts.map { Tensor(uninitializedShape: [$0], dtype: dtype) })
-        }
-        defer { busy.store(false, ordering: .releasing) }
-        let storages = buffers.withLock { state -> [TensorStorage] in
+        let storages = state.withLock { state -> [TensorStorage]? in
+            guard !state.inUse else { return nil }
+            state.inUse = true
             var held = state.storage[dtype] ?? []
             for (index, count) in counts.enumerated() {
                 if index >= held.count {
@@ -45,6 +45,8 @@ public final class ConvolutionWorkspace: Sendable {
             state.storage[dtype] = held
             return held
         }
+        guard let storages else { return try body(counts.map { Tensor(uninitializedShape: [$0], dtype: dtype) }) }
+        defer { state.withLock { $0.inUse = false } }
         return try body(zip(storages, counts).map { Tensor(storage: $0, shape: [$1]) })
     }
 }

@@ -61,8 +61,8 @@ struct ConvolutionPlan {
     /// image more when a single image's lowering is larger), so memory stays bounded whatever
     /// the batch: images are lowered and multiplied a chunk at a time. Small chunks also keep
     /// the lowered matrix in the cache between its writing and the GEMM reading it: on the
-    /// benchmark machine 2^19 gave the CNN step 75-77 ms where 2^22 gave 107 ms (interleaved
-    /// runs, `saddle-bench --only cnn_fmnist_b128_step_ms`).
+    /// benchmark machine 2^19 gave the CNN step 75-103 ms (median 77, 5 runs) where 2^22 gave
+    /// 107-108 ms (2 runs), interleaved, `saddle-bench --only cnn_fmnist_b128_step_ms`.
     static let chunkElements = 1 << 19
 
     /// Images per chunk.
@@ -126,14 +126,16 @@ private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, i
     let (top, left, hp, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedHeight, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
     Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
-        let n = Int64(range.count)
-        for i in range where !plan.rowLowering {
-            switch x.dtype {
-            case .float32: saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * lanes, ld)
-            case .float64: saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * lanes, ld)
+        guard plan.rowLowering else {
+            for i in range {
+                switch x.dtype {
+                case .float32: saddle_im2col_f32(x.pointer(Float.self) + (first + i) * image, window, cols.pointer(Float.self) + i * lanes, ld)
+                case .float64: saddle_im2col_f64(x.pointer(Double.self) + (first + i) * image, window, cols.pointer(Double.self) + i * lanes, ld)
+                }
             }
+            return
         }
-        guard plan.rowLowering else { return }
+        let n = Int64(range.count)
         let (source, target, column) = ((first + range.lowerBound) * image, range.lowerBound * c * stride, range.lowerBound * lanes)
         switch x.dtype {
         case .float32:
@@ -162,14 +164,16 @@ private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int
     let (top, left, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
     Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
-        let n = Int64(range.count)
-        for i in range where !plan.rowLowering {
-            switch dx.dtype {
-            case .float32: saddle_col2im_f32(cols.pointer(Float.self) + i * lanes, ld, window, dx.pointer(Float.self) + (first + i) * image)
-            case .float64: saddle_col2im_f64(cols.pointer(Double.self) + i * lanes, ld, window, dx.pointer(Double.self) + (first + i) * image)
+        guard plan.rowLowering else {
+            for i in range {
+                switch dx.dtype {
+                case .float32: saddle_col2im_f32(cols.pointer(Float.self) + i * lanes, ld, window, dx.pointer(Float.self) + (first + i) * image)
+                case .float64: saddle_col2im_f64(cols.pointer(Double.self) + i * lanes, ld, window, dx.pointer(Double.self) + (first + i) * image)
+                }
             }
+            return
         }
-        guard plan.rowLowering else { return }
+        let n = Int64(range.count)
         let (target, scratch, column) = ((first + range.lowerBound) * image, range.lowerBound * c * stride, range.lowerBound * lanes)
         let planes = n * Int64(c)
         switch dx.dtype {
@@ -311,12 +315,12 @@ private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPla
 /// `[batch, in, height, width]` with `weight` `[out, in / groups, kh, kw]` (PyTorch's layout)
 /// plus an optional `bias` `[out]`; the result is `[batch, out, oh, ow]`.
 ///
-/// Lowered to matrix products (im2col, one GEMM per group) a chunk of images at a time, so the
-/// lowered input stays within 2^19 elements (2 MiB of Float32) whatever the batch; that scratch comes from
-/// `workspace` when given (a layer passes its forward context's), and the backward pass of
-/// the recorded operation reuses it. The gradients are the two
-/// adjoint operations `conv2dInputGradient` and `conv2dWeightGradient`, each differentiable in
-/// turn, so Hessian-vector products and full Hessians through a convolution are exact.
+/// Lowered to matrix products (one GEMM per group) a chunk of images at a time, so the lowered
+/// input stays within 2^19 elements (2 MiB of Float32) whatever the batch. That scratch comes
+/// from `workspace` when given (a layer passes its forward context's), and the backward pass
+/// and forward-mode rules of the recorded operation reuse it. The gradients are the two adjoint
+/// operations `conv2dInputGradient` and `conv2dWeightGradient`, each differentiable in turn,
+/// so Hessian-vector products and full Hessians through a convolution are exact.
 /// - Throws: `TensorError` when the shapes, groups or dtypes disagree or the kernel does not fit
 ///   the padded input.
 public func conv2d(
@@ -335,7 +339,7 @@ public func conv2d(
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     return Tensor.record(
         "conv2d", inputs: inputs, output: output,
-        tangent: { c in try convolutionTangent(c, plan: plan, options: options) }
+        tangent: { c in try convolutionTangent(c, plan: plan, options: options, workspace: workspace) }
     ) { c in
         let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
         var grads: [Tensor?] = [
@@ -368,7 +372,7 @@ public func conv2dInputGradient(
     let value = try inputGradientValues(outputGradient, weight, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dInputGradient", inputs: [outputGradient, weight], output: value,
-        tangent: { c in try inputGradientTangent(c, plan: plan, options: options) }
+        tangent: { c in try inputGradientTangent(c, plan: plan, options: options, workspace: workspace) }
     ) { c in
         let (g, w, u) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [
@@ -391,7 +395,7 @@ public func conv2dWeightGradient(
     let value = try weightGradientValues(input, outputGradient, plan: plan, workspace: workspace)
     return Tensor.record(
         "conv2dWeightGradient", inputs: [input, outputGradient], output: value,
-        tangent: { c in try weightGradientTangent(c, plan: plan, options: options) }
+        tangent: { c in try weightGradientTangent(c, plan: plan, options: options, workspace: workspace) }
     ) { c in
         let (x, g, v) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [
@@ -424,14 +428,16 @@ private func sum(_ a: Tensor?, _ b: Tensor?) throws -> Tensor? {
     return try a + b
 }
 
-private func convolutionTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+private func convolutionTangent(
+    _ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions, workspace: ConvolutionWorkspace?
+) throws -> Tensor? {
     let (p, x, w) = (c.directions, c.inputs[0], c.inputs[1])
     var total: Tensor?
     if let tx = c.tangents[0] {
-        total = try conv2d(merged(tx), weight: w, options: options).reshaped(to: [p] + plan.outputShape)
+        total = try conv2d(merged(tx), weight: w, options: options, workspace: workspace).reshaped(to: [p] + plan.outputShape)
     }
     if let tw = c.tangents[1] {
-        total = try sum(total, stacked((0..<p).map { try conv2d(x, weight: direction(tw, $0, shape: w.shape), options: options) }))
+        total = try sum(total, stacked((0..<p).map { try conv2d(x, weight: direction(tw, $0, shape: w.shape), options: options, workspace: workspace) }))
     }
     if c.inputs.count == 3, let tb = c.tangents[2] {
         total = try sum(total, tb.reshaped(to: [p, 1, plan.outChannels, 1, 1]))
@@ -439,33 +445,37 @@ private func convolutionTangent(_ c: TangentContext, plan: ConvolutionPlan, opti
     return try total.map(c.complete)
 }
 
-private func inputGradientTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+private func inputGradientTangent(
+    _ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions, workspace: ConvolutionWorkspace?
+) throws -> Tensor? {
     let (p, g, w) = (c.directions, c.inputs[0], c.inputs[1])
     var total: Tensor?
     if let tg = c.tangents[0] {
         var shape = plan.inputShape
         shape[0] *= p
-        total = try conv2dInputGradient(merged(tg), weight: w, inputShape: shape, options: options).reshaped(to: [p] + plan.inputShape)
+        total = try conv2dInputGradient(merged(tg), weight: w, inputShape: shape, options: options, workspace: workspace).reshaped(to: [p] + plan.inputShape)
     }
     if let tw = c.tangents[1] {
         total = try sum(total, stacked((0..<p).map {
-            try conv2dInputGradient(g, weight: direction(tw, $0, shape: w.shape), inputShape: plan.inputShape, options: options)
+            try conv2dInputGradient(g, weight: direction(tw, $0, shape: w.shape), inputShape: plan.inputShape, options: options, workspace: workspace)
         }))
     }
     return total
 }
 
-private func weightGradientTangent(_ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions) throws -> Tensor? {
+private func weightGradientTangent(
+    _ c: TangentContext, plan: ConvolutionPlan, options: Convolution2DOptions, workspace: ConvolutionWorkspace?
+) throws -> Tensor? {
     let (p, x, g) = (c.directions, c.inputs[0], c.inputs[1])
     var total: Tensor?
     if let tx = c.tangents[0] {
         total = try stacked((0..<p).map {
-            try conv2dWeightGradient(direction(tx, $0, shape: x.shape), outputGradient: g, weightShape: plan.weightShape, options: options)
+            try conv2dWeightGradient(direction(tx, $0, shape: x.shape), outputGradient: g, weightShape: plan.weightShape, options: options, workspace: workspace)
         })
     }
     if let tg = c.tangents[1] {
         total = try sum(total, stacked((0..<p).map {
-            try conv2dWeightGradient(x, outputGradient: direction(tg, $0, shape: g.shape), weightShape: plan.weightShape, options: options)
+            try conv2dWeightGradient(x, outputGradient: direction(tg, $0, shape: g.shape), weightShape: plan.weightShape, options: options, workspace: workspace)
         }))
     }
     return total

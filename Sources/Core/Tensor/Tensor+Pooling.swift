@@ -125,15 +125,13 @@ public func maxPool2d(_ input: Tensor, window: Window2D) throws -> Tensor {
         nonisolated(unsafe) let base = idx.baseAddress!
         Parallel.forEachRange(planes, elements: input.count) { range in
             let (n, first) = (Int64(range.count), range.lowerBound)
+            // Indices are flat over the whole input, so this part's count from its first plane.
+            let (source, target, indexBase) = (first * inPlane, first * outPlane, Int64(first * inPlane))
             switch input.dtype {
             case .float32:
-                saddle_maxpool_f32(input.pointer(Float.self) + first * inPlane, n, raw, values.pointer(Float.self) + first * outPlane, base + first * outPlane)
+                saddle_maxpool_f32(input.pointer(Float.self) + source, n, raw, values.pointer(Float.self) + target, base + target, indexBase)
             case .float64:
-                saddle_maxpool_f64(input.pointer(Double.self) + first * inPlane, n, raw, values.pointer(Double.self) + first * outPlane, base + first * outPlane)
-            }
-            // Indices are flat over the whole input: shift this part's plane-relative ones.
-            if first > 0 {
-                for k in (first * outPlane)..<((first + range.count) * outPlane) { base[k] += Int64(first * inPlane) }
+                saddle_maxpool_f64(input.pointer(Double.self) + source, n, raw, values.pointer(Double.self) + target, base + target, indexBase)
             }
         }
     }
