@@ -9,7 +9,7 @@ struct Options {
     var fashion: FashionRun?
     /// `--plugin PATH`: also measure the acme example plugin's per-call overhead.
     var plugin: String?
-    /// BLAS threads; nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
+    /// Saddle's threads (ComputeThreads); nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
     var threads: Int?
     var quick = false
     var only: Set<String>?
@@ -62,7 +62,7 @@ func main() throws {
     let environment = ProcessInfo.processInfo.environment
     let threads = options.threads
         ?? (environment["SADDLE_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap(Int.init) ?? 2
-    try BLAS.setThreadCount(threads)
+    try ComputeThreads.setCount(threads)
     if let fashion = options.fashion {
         print(try fashion.run())
         return

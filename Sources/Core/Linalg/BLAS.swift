@@ -31,7 +31,8 @@ public struct BLASConfiguration: Sendable, Equatable {
     public var coreTypeFromEnvironment: Bool
     /// OpenBLAS's build configuration string.
     public var buildConfiguration: String
-    /// Threads OpenBLAS uses.
+    /// Threads OpenBLAS itself uses per call (1: Saddle splits the products over
+    /// `ComputeThreads.count` threads).
     public var threadCount: Int
 }
 
@@ -40,8 +41,10 @@ public struct BLASConfiguration: Sendable, Equatable {
 /// Nothing links OpenBLAS. On first use Saddle picks OPENBLAS_CORETYPE from the CPU's features
 /// (unless the environment already sets it), then dlopens the library, so the fast kernels
 /// are active even where OpenBLAS's own detection fails (Debian's 0.3.21 on recent Intel
-/// CPUs). Environment: OPENBLAS_CORETYPE overrides the kernel family, SADDLE_NUM_THREADS (or
-/// OPENBLAS_NUM_THREADS) the thread count, SADDLE_BLAS_LIBRARY the library path.
+/// CPUs). OpenBLAS runs each call on one thread: Saddle splits products over the cores itself
+/// (`ComputeThreads`). Environment: OPENBLAS_CORETYPE overrides the kernel family,
+/// SADDLE_NUM_THREADS (or OPENBLAS_NUM_THREADS) the thread count, SADDLE_BLAS_LIBRARY the
+/// library path.
 public enum BLAS {
     /// The resolved functions (all non-null once loading succeeded).
     final class Library: @unchecked Sendable {
@@ -98,9 +101,9 @@ public enum BLAS {
             if status == 0 {
                 guard let library = Library(table: table, library: path, requested: requested, fromEnvironment: fromEnvironment)
                 else { return .failure(.symbolMissing(library: path, reason: "a function pointer is null")) }
-                if let threads = environment["SADDLE_NUM_THREADS"].flatMap(Int32.init), threads > 0 {
-                    library.setThreads(threads)
-                }
+                // Saddle splits the work over the cores itself (ComputeThreads): OpenBLAS runs
+                // each call on the calling thread.
+                library.setThreads(1)
                 return .success(library)
             }
             if status == 2 { return .failure(.symbolMissing(library: path, reason: reason)) }
@@ -122,12 +125,10 @@ public enum BLAS {
             threadCount: Int(library.getThreads()))
     }
 
-    /// Sets the number of threads BLAS calls use.
-    /// - Throws: `BLASError` when OpenBLAS cannot be loaded; `TensorError` for a count below 1.
+    /// Sets the number of threads Saddle's kernels, matrix products included, use: the same as
+    /// `ComputeThreads.setCount` (OpenBLAS itself stays at one thread per call).
+    /// - Throws: `TensorError` for a count outside 1...256.
     public static func setThreadCount(_ count: Int) throws {
-        guard count >= 1, count <= 4096 else {
-            throw TensorError.invalidArgument(op: "BLAS.setThreadCount", reason: "thread count \(count) must be in 1...4096")
-        }
-        try library().setThreads(Int32(count))
+        try ComputeThreads.setCount(count)
     }
 }

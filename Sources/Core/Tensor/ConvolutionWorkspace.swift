@@ -6,8 +6,8 @@ import Synchronization
 /// A value the caller owns (not a global): every `ForwardContext` carries one, so the
 /// convolutions of a forward pass and of the backward pass it records share the same buffers;
 /// keep one across steps by assigning it to each step's context. Its size is bounded by the
-/// chunking of `conv2d` (the lowered input of a chunk is at most 2^19 elements), whatever the
-/// batch. Concurrent use is safe: a workspace already in use by another thread is bypassed
+/// chunking of `conv2d` (the lowered input of a chunk is at most 2^19 elements, and each of the
+/// `ComputeThreads.count` threads works on one chunk at a time), whatever the batch. Concurrent use is safe: a workspace already in use by another thread is bypassed
 /// (that call allocates its own scratch) rather than waited for.
 public final class ConvolutionWorkspace: Sendable {
     private struct State {

@@ -1,19 +1,59 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// Splits independent, memory-bound work over the machine's cores when they are free.
+/// The number of threads Saddle's kernels use: Saddle owns the cores.
+///
+/// OpenBLAS runs one thread per call, and Saddle splits the work itself: matrix products by
+/// blocks of rows, convolutions by chunks of images (each chunk lowered and multiplied on one
+/// core, so the lowered matrix stays in that core's cache), and memory-bound kernels by images,
+/// planes or element ranges. Letting OpenBLAS thread its own products left its idle workers
+/// spinning on the second core while Saddle's memory-bound work ran beside them; with Saddle
+/// owning the threads the CNN step measured 59-68 ms against 97-99 ms and the 784-1024-1024-10
+/// MLP step 25-32 ms against 33-34 ms, interleaved on the 2-core benchmark machine
+/// (`saddle-bench --threads 1` before and after the change).
+///
+/// No split ever changes a result: each output element is computed by the same code in the same
+/// order whichever part computes it, and no reduction is split across parts (tests compare the
+/// bits of 1, 2 and 3 parts). The count starts from `SADDLE_NUM_THREADS`, else
+/// `OPENBLAS_NUM_THREADS`, else the machine's cores (at most 4).
+public enum ComputeThreads {
+    /// The count at start-up, from the environment or the machine.
+    static let initial: Int = {
+        let environment = ProcessInfo.processInfo.environment
+        let requested = (environment["SADDLE_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap(Int.init)
+        if let requested, (1...maximum).contains(requested) { return requested }
+        return Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, 4))
+    }()
+
+    /// The largest count accepted.
+    public static let maximum = 256
+
+    private static let current = Mutex(0)
+
+    /// The number of threads kernels split their work over (1: everything on the calling thread).
+    public static var count: Int {
+        let value = current.withLock { $0 }
+        return value == 0 ? initial : value
+    }
+
+    /// Sets the number of threads kernels split their work over, for the whole process.
+    /// - Throws: `TensorError.invalidArgument` for a count outside 1...256.
+    public static func setCount(_ count: Int) throws {
+        guard (1...maximum).contains(count) else {
+            throw TensorError.invalidArgument(op: "ComputeThreads.setCount", reason: "thread count \(count) must be in 1...\(maximum)")
+        }
+        current.withLock { $0 = count }
+    }
+}
+
+/// Splits independent work over `ComputeThreads.count` threads.
 ///
 /// Used only where each part writes its own output elements (images of a batch, planes of a
-/// pooling, elements of an element-wise operation), so results are bit-identical whatever the
-/// number of parts: no reduction is ever split. Work below a size threshold runs on the calling
-/// thread, and so does all of it while OpenBLAS runs more than one thread: its workers keep
-/// the other cores spinning between matrix products, and threads of Saddle's own stacked on
-/// them were measured slower than one (CNN step 79-80 ms serial against 95-106 ms split, in
-/// interleaved runs on the 2-core benchmark machine).
+/// pooling, rows of a matrix product, elements of an element-wise operation), so results are
+/// bit-identical whatever the number of parts. Work below a size threshold runs on the calling
+/// thread.
 enum Parallel {
-    /// At most this many parts (the machines Saddle targets have 2 to 4 cores per process).
-    static let maximumParts = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, 4))
-
     /// Below this many elements touched, splitting costs more than it saves (a thread
     /// hand-off is a few microseconds).
     static let minimumElements = 1 << 16
@@ -22,20 +62,19 @@ enum Parallel {
     /// the data faster than a hand-off to a second one pays for.
     static let minimumElementwise = 1 << 17
 
-    /// Forces a number of parts regardless of size and BLAS threads (tests compare the bits
+    /// Forces a number of parts regardless of size and thread count (tests compare the bits
     /// of split and unsplit runs with it).
     @TaskLocal static var forcedParts: Int?
 
-    /// The number of parts for work touching `elements` elements.
+    /// The number of parts for `count` independent items of work touching `elements` elements.
     static func parts(_ count: Int, elements: Int, minimum: Int) -> Int {
         if let forced = forcedParts { return Swift.max(1, Swift.min(forced, count)) }
-        guard elements >= minimum, maximumParts > 1, count > 1 else { return 1 }
-        let blasThreads = (try? BLAS.library().getThreads()).map(Int.init) ?? 1
-        return blasThreads > 1 ? 1 : Swift.min(maximumParts, count)
+        guard elements >= minimum, count > 1 else { return 1 }
+        return Swift.min(ComputeThreads.count, count)
     }
 
     /// Calls `body` on disjoint ranges covering `0 ..< count`, concurrently when `elements`
-    /// (the work's total size) reaches `minimum` and the cores are free.
+    /// (the work's total size) reaches `minimum`.
     static func forEachRange(_ count: Int, elements: Int, minimum: Int = minimumElements, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = parts(count, elements: elements, minimum: minimum)
         guard parts > 1 else {

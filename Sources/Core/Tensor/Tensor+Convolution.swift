@@ -1,4 +1,6 @@
 internal import CSaddleCore
+import Dispatch
+import Synchronization
 
 /// The shape-independent settings of a 2-D convolution: stride, padding, dilation and groups
 /// (the kernel size is the weight's).
@@ -68,20 +70,44 @@ struct ConvolutionPlan {
     /// Images per chunk.
     var chunk: Int { Swift.max(1, Swift.min(batch, ConvolutionPlan.chunkElements / Swift.max(1, rows * lanes))) }
 
-    /// Runs `body` with scratch for one chunk: the lowered matrix [rows, chunk lanes], the
-    /// per-channel output rows [out, chunk lanes], and the padded images of the row lowering;
-    /// from `workspace` when given, freshly allocated otherwise.
-    func withScratch<R>(
-        _ workspace: ConvolutionWorkspace?, dtype: DType, _ body: (_ cols: Tensor, _ rows: Tensor, _ padded: Tensor) throws -> R
-    ) rethrows -> R {
-        let shapes = [[self.rows, chunk * lanes], [outChannels, chunk * lanes], [rowLowering ? chunk * channels * paddedPlane : 0]]
+    /// The number of chunks the batch is lowered in.
+    var chunkCount: Int { (batch + chunk - 1) / chunk }
+
+    /// Runs `body(index, first, count, cols, rows, padded, split)` for every chunk of images,
+    /// with scratch for one chunk: the lowered matrix [rows, chunk lanes], the per-channel
+    /// output rows [out, chunk lanes], and the padded images of the row lowering; from
+    /// `workspace` when given, freshly allocated otherwise. When the cores are free, chunks run
+    /// concurrently, each part with its own scratch, and `split` is false (the chunk's kernels
+    /// stay on its core); each chunk's arithmetic is the same either way.
+    func forEachChunk(
+        _ workspace: ConvolutionWorkspace?, dtype: DType,
+        _ body: @Sendable (_ index: Int, _ first: Int, _ count: Int, _ cols: Tensor, _ rows: Tensor, _ padded: Tensor, _ split: Bool) throws -> Void
+    ) throws {
+        let (chunk, chunks, batch) = (self.chunk, chunkCount, self.batch)
+        let parts = Parallel.parts(chunks, elements: batch * rows * lanes, minimum: Parallel.minimumElements)
+        let shapes = [[rows, chunk * lanes], [outChannels, chunk * lanes], [rowLowering ? chunk * channels * paddedPlane : 0]]
+        let sizes = shapes.map { $0.reduce(1, *) }
+        func run(_ flat: [Tensor]) throws {
+            let errors = Mutex<(any Error)?>(nil)
+            @Sendable func work(_ part: Int) {
+                let scratch = (0..<3).map { flat[$0].view(from: part * sizes[$0], shape: shapes[$0]) }
+                do {
+                    for index in stride(from: part, to: chunks, by: parts) {
+                        let first = index * chunk
+                        try body(index, first, Swift.min(chunk, batch - first), scratch[0], scratch[1], scratch[2], parts == 1)
+                    }
+                } catch {
+                    errors.withLock { $0 = $0 ?? error }
+                }
+            }
+            if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { work($0) } }
+            if let error = errors.withLock({ $0 }) { throw error }
+        }
+        let counts = sizes.map { $0 * parts }
         guard let workspace else {
-            return try body(Tensor(uninitializedShape: shapes[0], dtype: dtype), Tensor(uninitializedShape: shapes[1], dtype: dtype),
-                            Tensor(uninitializedShape: shapes[2], dtype: dtype))
+            return try run(counts.map { Tensor(uninitializedShape: [$0], dtype: dtype) })
         }
-        return try workspace.withScratch(shapes.map { $0.reduce(1, *) }, dtype: dtype) { flat in
-            try body(flat[0].viewed(as: shapes[0]), flat[1].viewed(as: shapes[1]), flat[2].viewed(as: shapes[2]))
-        }
+        try workspace.withScratch(counts, dtype: dtype, run)
     }
 
     init(op: String, input: [Int], weight: [Int], options: Convolution2DOptions) throws {
@@ -120,12 +146,12 @@ struct ConvolutionPlan {
 
 /// Lowers images `first ..< first + count` of `x` into `cols` [rows, count lanes] (through
 /// `padded` for the row lowering).
-private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor, padded: Tensor) {
+private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into cols: Tensor, padded: Tensor, split: Bool) {
     let (image, lanes, ld) = (plan.channels * plan.height * plan.width, plan.lanes, Int64(count * plan.lanes))
     let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
     let (top, left, hp, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedHeight, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0) { range in
         guard plan.rowLowering else {
             for i in range {
                 switch x.dtype {
@@ -158,12 +184,12 @@ private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, i
 
 /// Adds the lowered gradient `cols` back into images `first ..< first + count` of `dx` (which
 /// must be zero there), through `padded` for the row lowering.
-private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor, padded: Tensor) {
+private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int, into dx: Tensor, padded: Tensor, split: Bool) {
     let (image, lanes, ld) = (plan.channels * plan.height * plan.width, plan.lanes, Int64(count * plan.lanes))
     let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
     let (top, left, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: count * plan.rows * lanes) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0) { range in
         guard plan.rowLowering else {
             for i in range {
                 switch dx.dtype {
@@ -199,11 +225,11 @@ private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int
 
 /// Copies images `first ..< first + count` of `y` [n, o, oh, ow] into `rows` [o, count lanes]
 /// (zeros in the dropped lanes), or back.
-private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int, rows: Tensor, toRows: Bool) {
+private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int, rows: Tensor, toRows: Bool, split: Bool) {
     let (o, oh, ow, wp) = (Int64(plan.outChannels), Int64(plan.output.height), Int64(plan.output.width), Int64(plan.rowWidth))
     let (s, lanes) = (plan.outputPlane, plan.lanes)
     let ld = Int64(count * lanes)
-    Parallel.forEachRange(count, elements: count * plan.outChannels * lanes) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.outChannels * lanes : 0) { range in
         let (n, start, column) = (Int64(range.count), (first + range.lowerBound) * plan.outChannels * s, range.lowerBound * lanes)
         switch y.dtype {
         case .float32:
@@ -224,14 +250,11 @@ private func block(_ t: Tensor, group g: Int, rowsPerGroup: Int, width: Int) -> 
 /// y = conv(x, w) + b, chunk by chunk: lower, one GEMM per group, rearrange.
 private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
     let y = Tensor(uninitializedShape: plan.outputShape, dtype: x.dtype)
-    let chunk = plan.chunk
-    try plan.withScratch(workspace, dtype: x.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
     let weights = w.detached.viewed(as: [plan.outChannels, kg])
-    for first in stride(from: 0, to: plan.batch, by: chunk) {
-        let count = Swift.min(chunk, plan.batch - first)
+    try plan.forEachChunk(workspace, dtype: x.dtype) { _, first, count, cols, rows, padded, split in
         let ld = count * plan.lanes
-        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded)
+        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded, split: split)
         if let b {
             fillRowsWithBias(b, rows: rows, width: ld)
         }
@@ -239,10 +262,9 @@ private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: Con
             var out = block(rows, group: g, rowsPerGroup: og, width: ld)
             try Tensor.gemm(
                 block(weights, group: g, rowsPerGroup: og, width: kg), transposeA: false,
-                block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1)
+                block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1, rowBlocks: false)
         }
-        arrange(y, plan: plan, first: first, count: count, rows: rows, toRows: false)
-    }
+        arrange(y, plan: plan, first: first, count: count, rows: rows, toRows: false, split: split)
     }
     return y
 }
@@ -261,52 +283,46 @@ private func fillRowsWithBias(_ b: Tensor, rows: Tensor, width: Int) {
 private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
     var dx = plan.rowLowering ? Tensor(uninitializedShape: plan.inputShape, dtype: g.dtype) : Tensor.zeros(plan.inputShape, dtype: g.dtype)
     dx.prepareForMutation()
-    let chunk = plan.chunk
-    try plan.withScratch(workspace, dtype: g.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
     let weights = w.detached.viewed(as: [plan.outChannels, kg])
-    for first in stride(from: 0, to: plan.batch, by: chunk) {
-        let count = Swift.min(chunk, plan.batch - first)
+    let target = dx
+    try plan.forEachChunk(workspace, dtype: g.dtype) { _, first, count, cols, rows, padded, split in
         let ld = count * plan.lanes
-        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
+        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true, split: split)
         for group in 0..<plan.groups {
             var out = block(cols, group: group, rowsPerGroup: kg, width: ld)
             try Tensor.gemm(
                 block(weights, group: group, rowsPerGroup: og, width: kg), transposeA: true,
-                block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0)
+                block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0, rowBlocks: false)
         }
-        raise(cols, plan: plan, first: first, count: count, into: dx, padded: padded)
-    }
+        raise(cols, plan: plan, first: first, count: count, into: target, padded: padded, split: split)
     }
     return dx
 }
 
-/// dw = sum over images of g lowered(x)^T, one GEMM per group and chunk.
+/// dw = sum over images of g lowered(x)^T: one GEMM per group and chunk into the chunk's own
+/// partial sum, then the partials added in chunk order (so the bits do not depend on how many
+/// chunks ran at once).
 private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPlan, workspace: ConvolutionWorkspace?) throws -> Tensor {
-    let dw = Tensor(uninitializedShape: plan.weightShape, dtype: x.dtype)
-    let chunk = plan.chunk
-    try plan.withScratch(workspace, dtype: x.dtype) { cols, rows, padded in
     let (og, kg) = (plan.outChannels / plan.groups, plan.groupRows)
-    let target = dw.viewed(as: [plan.outChannels, kg])
-    for first in stride(from: 0, to: plan.batch, by: chunk) {
-        let count = Swift.min(chunk, plan.batch - first)
+    let size = plan.outChannels * kg
+    var partials = Tensor(uninitializedShape: [Swift.max(1, plan.chunkCount), size], dtype: x.dtype)
+    partials.prepareForMutation()
+    if plan.batch == 0 { partials.fill(with: 0) }
+    let sums = partials
+    try plan.forEachChunk(workspace, dtype: x.dtype) { index, first, count, cols, rows, padded, split in
         let ld = count * plan.lanes
-        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded)
-        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true)
+        let target = sums.view(from: index * size, shape: [plan.outChannels, kg])
+        lower(x, plan: plan, first: first, count: count, into: cols, padded: padded, split: split)
+        arrange(g, plan: plan, first: first, count: count, rows: rows, toRows: true, split: split)
         for group in 0..<plan.groups {
             var out = block(target, group: group, rowsPerGroup: og, width: kg)
             try Tensor.gemm(
                 block(rows, group: group, rowsPerGroup: og, width: ld), transposeA: false,
-                block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: first == 0 ? 0 : 1)
+                block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: 0, rowBlocks: false)
         }
     }
-    }
-    if plan.batch == 0 {
-        var zero = dw
-        zero.fill(with: 0)
-        return zero
-    }
-    return dw
+    return partials.rawSum(axis: 0, keepingAxis: false).viewed(as: plan.weightShape)
 }
 
 // MARK: - Differentiable operations
@@ -316,7 +332,9 @@ private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPla
 /// plus an optional `bias` `[out]`; the result is `[batch, out, oh, ow]`.
 ///
 /// Lowered to matrix products (one GEMM per group) a chunk of images at a time, so the lowered
-/// input stays within 2^19 elements (2 MiB of Float32) whatever the batch. That scratch comes
+/// input stays within 2^19 elements (2 MiB of Float32) per thread whatever the batch; the
+/// threads of `ComputeThreads` take chunks in turn, each lowering and multiplying its chunk on
+/// its own core. That scratch comes
 /// from `workspace` when given (a layer passes its forward context's), and the backward pass
 /// and forward-mode rules of the recorded operation reuse it. The gradients are the two adjoint
 /// operations `conv2dInputGradient` and `conv2dWeightGradient`, each differentiable in turn,
