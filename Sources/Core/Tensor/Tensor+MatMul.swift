@@ -24,9 +24,9 @@ extension Tensor {
         let lda = a.shape[1]
         // Rows of c (and of op(a)) in blocks: op(a)'s row i starts at i lda, or at column i when
         // transposed. The blocks depend on the shape alone, never on the thread count, so the
-        // bits do not either (OpenBLAS's kernels sum a row differently by its position in a
-        // call: Haswell's sgemm gives the bits of the whole call only for cuts at multiples of
-        // 12 rows, measured with OpenBLAS 0.3.21; blocks are multiples of 24).
+        // bits do not either: OpenBLAS's kernels sum a row differently by its position in a
+        // call (with 0.3.21's Haswell sgemm, only cuts at multiples of 12 rows reproduce the
+        // bits of one whole call), so one thread makes the same block calls as several.
         let blockRows = rowBlocks ? Tensor.gemmBlockRows(m: m, n: n, k: k) : m
         let blocks = (m + blockRows - 1) / blockRows
         let (a, b, target) = (a, b, c)
@@ -58,11 +58,12 @@ extension Tensor {
     static let gemmBlockMinimum = 1 << 21
 
     /// The rows of c per block of a product [m, k] x [k, n]: two or four blocks (from 192 rows)
-    /// whose sizes are multiples of 24, or all m rows for a small product.
+    /// whose sizes are multiples of 16 (the kernels' register tiles), or all m rows for a small
+    /// product. A function of the shape alone.
     static func gemmBlockRows(m: Int, n: Int, k: Int) -> Int {
-        guard m >= 48, Double(m) * Double(n) * Double(k) >= Double(gemmBlockMinimum) else { return Swift.max(m, 1) }
+        guard m >= 32, Double(m) * Double(n) * Double(k) >= Double(gemmBlockMinimum) else { return Swift.max(m, 1) }
         let target = (m + (m >= 192 ? 3 : 1)) / (m >= 192 ? 4 : 2)
-        return (target + 23) / 24 * 24
+        return (target + 15) / 16 * 16
     }
 }
 
