@@ -10,6 +10,7 @@ struct ParallelKernelTests {
         let w = Tensor.randomNormal([8, 3, 3, 3], using: &g)
         let options = Convolution2DOptions(padding: Padding2D(1))
         let strided = Convolution2DOptions(stride: 2, padding: Padding2D(1))
+        let wide = Tensor.randomNormal([80, 140], using: &g)
         let (a, b, at) = (Tensor.randomNormal([203, 140], using: &g), Tensor.randomNormal([140, 93], using: &g), Tensor.randomNormal([140, 197], using: &g))
         func run() throws -> [[Float]] {
             let y = try conv2d(x, weight: w, options: options)
@@ -20,7 +21,8 @@ struct ParallelKernelTests {
             let dw = try conv2dWeightGradient(x, outputGradient: dy, weightShape: w.shape, options: options)
             let ys = try conv2d(x, weight: w, options: strided)
             let dws = try conv2dWeightGradient(x, outputGradient: ys, weightShape: w.shape, options: strided)
-            let products = try [matmul(a, b), matmul(at, b, transposeA: true), matmul(a, a, transposeB: true), matmul(at, at, transposeA: true)]
+            let products = try [matmul(a, b), matmul(at, b, transposeA: true), matmul(a, a, transposeB: true), matmul(at, at, transposeA: true),
+                                matmul(wide, at), matmul(wide, a, transposeB: true), matmul(b, at, transposeA: true)]
             return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats] + products.map(\.floats)
         }
         let serial = try Parallel.$forcedParts.withValue(1) { try run() }
@@ -29,6 +31,28 @@ struct ParallelKernelTests {
             for (index, (a, b)) in zip(serial, split).enumerated() {
                 let same = a == b
                 #expect(same, "result \(index) differs with \(parts) parts: \(zip(a, b).filter { $0 != $1 }.count) of \(a.count) values")
+            }
+        }
+    }
+
+    @Test("matrix products split in row or column blocks equal the textbook sum, for every transposition")
+    func blockedProductsAreCorrect() throws {
+        var g = RandomGenerator(seed: 11)
+        // [m, k] x [k, n] with m*n*k above the blocking threshold: tall (row blocks) and wide (column blocks).
+        for (m, k, n) in [(230, 120, 90), (70, 110, 300)] {
+            let a = Tensor.randomNormal([m, k], using: &g).converted(to: .float64)
+            let b = Tensor.randomNormal([k, n], using: &g).converted(to: .float64)
+            #expect(Tensor.gemmBlockExtent(Swift.max(m, n), other: Swift.min(m, n), k: k) < Swift.max(m, n), "the product is split")
+            let (av, bv) = (a.doubles, b.doubles)
+            var expected = [Double](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n { for l in 0..<k { expected[i * n + j] += av[i * k + l] * bv[l * n + j] } } }
+            let at = try a.transposed(), bt = try b.transposed()
+            let results = try Parallel.$forcedParts.withValue(2) {
+                try [matmul(a, b), matmul(at, b, transposeA: true), matmul(a, bt, transposeB: true), matmul(at, bt, transposeA: true, transposeB: true)]
+            }
+            for (index, result) in results.enumerated() {
+                let worst = zip(result.doubles, expected).map { abs($0 - $1) }.max() ?? .nan
+                #expect(result.shape == [m, n] && worst < 1e-10, "case \(index) of [\(m), \(k)] x [\(k), \(n)]: largest error \(worst)")
             }
         }
     }

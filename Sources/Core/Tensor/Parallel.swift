@@ -5,16 +5,16 @@ import Synchronization
 /// The number of threads Saddle's kernels use: Saddle owns the cores.
 ///
 /// OpenBLAS runs one thread per call, and Saddle splits the work itself: matrix products by
-/// blocks of rows, convolutions by chunks of images (each chunk lowered and multiplied on one
-/// core, so the lowered matrix stays in that core's cache), and memory-bound kernels by images,
-/// planes or element ranges. Letting OpenBLAS thread its own products left its idle workers
-/// spinning on the second core while Saddle's memory-bound work ran beside them; with Saddle
-/// owning the threads the CNN step measured 59-68 ms against 97-99 ms and the 784-1024-1024-10
-/// MLP step 25-32 ms against 33-34 ms, interleaved on the 2-core benchmark machine
-/// (`saddle-bench --threads 1` before and after the change).
+/// blocks of rows or columns, convolutions by chunks of images (each chunk lowered and
+/// multiplied on one core, so the lowered matrix stays in that core's cache), and memory-bound
+/// kernels by images, planes or element ranges. Letting OpenBLAS thread its own products left
+/// its idle workers spinning on the second core while Saddle's memory-bound work ran beside
+/// them: side by side with PyTorch on the 2-core benchmark machine, the CNN step went from 0.95x
+/// to 0.73x of PyTorch's time and resnet8 from 1.29x to 1.00x with this change
+/// (`bench-results/2026-12-01-compare.json`, `...-compare-threads.json`).
 ///
-/// No split ever changes a result: each output element is computed by the same code in the same
-/// order whichever part computes it, and no reduction is split across parts (tests compare the
+/// No split ever changes a result: blocks and chunks are functions of the shapes, never of the
+/// thread count, and no reduction is summed in an order that depends on it (tests compare the
 /// bits of 1, 2 and 3 parts). The count starts from `SADDLE_NUM_THREADS`, else
 /// `OPENBLAS_NUM_THREADS`, else the machine's cores (at most 4).
 public enum ComputeThreads {
@@ -50,7 +50,7 @@ public enum ComputeThreads {
 /// Splits independent work over `ComputeThreads.count` threads.
 ///
 /// Used only where each part writes its own output elements (images of a batch, planes of a
-/// pooling, rows of a matrix product, elements of an element-wise operation), so results are
+/// pooling, blocks of a matrix product, elements of an element-wise operation), so results are
 /// bit-identical whatever the number of parts. Work below a size threshold runs on the calling
 /// thread.
 enum Parallel {

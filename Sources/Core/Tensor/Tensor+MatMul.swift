@@ -22,33 +22,40 @@ extension Tensor {
         }
         let blas = try BLAS.library()
         let lda = a.shape[1]
-        // Rows of c (and of op(a)) in blocks: op(a)'s row i starts at i lda, or at column i when
-        // transposed. The blocks depend on the shape alone, never on the thread count, so the
-        // bits do not either: OpenBLAS's kernels sum a row differently by its position in a
-        // call (with 0.3.21's Haswell sgemm, only cuts at multiples of 12 rows reproduce the
-        // bits of one whole call), so one thread makes the same block calls as several.
-        let blockRows = rowBlocks ? Tensor.gemmBlockRows(m: m, n: n, k: k) : m
-        let blocks = (m + blockRows - 1) / blockRows
-        let (a, b, target) = (a, b, c)
-        @Sendable func multiply(_ rows: Range<Int>) {
+        // c in blocks of rows (op(a)'s row i starts at i lda, or at column i when transposed)
+        // or, when c is wider than tall, of columns (op(b)'s column j starts at column j, or at
+        // j ldb when transposed), so that each thread packs only its part of the larger operand.
+        // The blocks depend on the shape alone, never on the thread count, so the bits do not
+        // either: OpenBLAS's kernels sum an element differently by its position in a call (with
+        // 0.3.21's Haswell sgemm, only row cuts at multiples of 12 reproduce the bits of one whole
+        // call), so one thread makes the same block calls as several.
+        let byColumns = rowBlocks && n > m
+        let extent = byColumns ? n : m
+        let blockSize = rowBlocks ? Tensor.gemmBlockExtent(extent, other: byColumns ? m : n, k: k) : m
+        let blocks = (extent + blockSize - 1) / blockSize
+        let (a, b, target, ldb) = (a, b, c, b.shape[1])
+        @Sendable func multiply(_ range: Range<Int>) {
             let (ta, tb) = (Int32(transposeA ? SADDLE_CBLAS_TRANS : SADDLE_CBLAS_NO_TRANS), Int32(transposeB ? SADDLE_CBLAS_TRANS : SADDLE_CBLAS_NO_TRANS))
-            let (aOffset, cOffset) = (transposeA ? rows.lowerBound : rows.lowerBound * lda, rows.lowerBound * n)
+            let (rows, columns) = byColumns ? (m, range.count) : (range.count, n)
+            let (aOffset, bOffset, cOffset) = byColumns
+                ? (0, transposeB ? range.lowerBound * ldb : range.lowerBound, range.lowerBound)
+                : (transposeA ? range.lowerBound : range.lowerBound * lda, 0, range.lowerBound * n)
             let order = Int32(SADDLE_CBLAS_ROW_MAJOR)
             switch target.dtype {
             case .float32:
                 blas.sgemm(
-                    order, ta, tb, Int32(rows.count), Int32(n), Int32(k), Float(alpha), a.pointer(Float.self) + aOffset, Int32(lda),
-                    b.pointer(Float.self), Int32(b.shape[1]), Float(beta), target.pointer(Float.self) + cOffset, Int32(n))
+                    order, ta, tb, Int32(rows), Int32(columns), Int32(k), Float(alpha), a.pointer(Float.self) + aOffset, Int32(lda),
+                    b.pointer(Float.self) + bOffset, Int32(ldb), Float(beta), target.pointer(Float.self) + cOffset, Int32(n))
             case .float64:
                 blas.dgemm(
-                    order, ta, tb, Int32(rows.count), Int32(n), Int32(k), alpha, a.pointer(Double.self) + aOffset, Int32(lda),
-                    b.pointer(Double.self), Int32(b.shape[1]), beta, target.pointer(Double.self) + cOffset, Int32(n))
+                    order, ta, tb, Int32(rows), Int32(columns), Int32(k), alpha, a.pointer(Double.self) + aOffset, Int32(lda),
+                    b.pointer(Double.self) + bOffset, Int32(ldb), beta, target.pointer(Double.self) + cOffset, Int32(n))
             }
         }
         let parts = Parallel.parts(blocks, elements: Int.max, minimum: 0)
         let run: @Sendable (Int) -> Void = { part in
             for index in (blocks * part / parts)..<(blocks * (part + 1) / parts) {
-                multiply((index * blockRows)..<Swift.min(m, (index + 1) * blockRows))
+                multiply((index * blockSize)..<Swift.min(extent, (index + 1) * blockSize))
             }
         }
         if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: run) } else { run(0) }
@@ -57,12 +64,12 @@ extension Tensor {
     /// Products below this many multiply-adds run as one BLAS call.
     static let gemmBlockMinimum = 1 << 21
 
-    /// The rows of c per block of a product [m, k] x [k, n]: two or four blocks (from 192 rows)
-    /// whose sizes are multiples of 16 (the kernels' register tiles), or all m rows for a small
-    /// product. A function of the shape alone.
-    static func gemmBlockRows(m: Int, n: Int, k: Int) -> Int {
-        guard m >= 32, Double(m) * Double(n) * Double(k) >= Double(gemmBlockMinimum) else { return Swift.max(m, 1) }
-        let target = (m + (m >= 192 ? 3 : 1)) / (m >= 192 ? 4 : 2)
+    /// The block size along the split extent `extent` of c (the other extent `other`, inner
+    /// extent `k`): two or four blocks (from 192) whose sizes are multiples of 16 (the kernels'
+    /// register tiles), or the whole extent for a small product. A function of the shape alone.
+    static func gemmBlockExtent(_ extent: Int, other: Int, k: Int) -> Int {
+        guard extent >= 32, Double(extent) * Double(other) * Double(k) >= Double(gemmBlockMinimum) else { return Swift.max(extent, 1) }
+        let target = (extent + (extent >= 192 ? 3 : 1)) / (extent >= 192 ? 4 : 2)
         return (target + 15) / 16 * 16
     }
 }
