@@ -1,37 +1,68 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: Saddle's saddle-bench against PyTorch's torch_bench.py.
 
-Runs the two alternately (--rounds times each) through run_quiet.py, drops runs during which
-other processes took more than --max-other of the CPUs, and prints, per workload, every kept
-pair, both medians and their ratio (Saddle / PyTorch; below 1 means Saddle is faster).
+Runs the two alternately (--rounds times each, at least 5) through run_quiet.py and keeps a
+round only when other processes took at most --max-other of the CPUs during both runs. Every
+round, kept or dropped, is saved with its other-CPU fractions. Per workload it prints every
+kept pair, both medians and their ratio (Saddle / PyTorch; below 1 means Saddle is faster).
+
+A workload is compared only when both sides report its parameter count and the counts agree;
+otherwise the row is refused and says why. The result file records the machine: CPU model,
+cores, operating-system kernel, the BLAS library Saddle loaded with its kernel family, PyTorch's
+version, and the git commit Saddle was built from. `torch.mm`'s GFLOP/s is printed beside
+Saddle's sgemm so that a difference of matrix libraries shows as such.
 
 usage: scripts/compare_with_pytorch.py [--rounds 5] [--bench-dir ../shared/bench]
                                        [--saddle .build/release/saddle-bench] [--json OUT]
+       scripts/compare_with_pytorch.py --summarize RESULT.json
 """
 import argparse, json, os, re, statistics, subprocess, sys
 
-# row label -> (saddle-bench key, path to PyTorch's figure in torch_bench.py's JSON)
+MINIMUM_ROUNDS = 5
+
+# row -> (saddle-bench time key, PyTorch time path, saddle-bench parameter-count key, PyTorch parameter-count path)
+MLP_SMALL = ("a_mlp_sgd_momentum", "mlp_64_256_256_10_b128", "params")
+CNN = ("f_conv", "cnn_fmnist_b128", "params")
 ROWS = {
-    "mlp_64_256_256_10_b128_step_ms": ("mlp_64_256_256_10_b128_step_ms", ("a_mlp_sgd_momentum", "mlp_64_256_256_10_b128", "step_ms")),
-    "mlp_784_1024_1024_10_b256_step_ms": ("mlp_784_1024_1024_10_b256_step_ms", ("a_mlp_sgd_momentum", "mlp_784_1024_1024_10_b256", "step_ms")),
-    "mlp_64_256_256_10_b128_bn_step_ms": ("mlp_64_256_256_10_b128_bn_step_ms", ("b_mlp_batchnorm", "mlp_64_256_256_10_b128_bn", "step_ms")),
-    "mlp_784_1024_1024_10_b256_bn_step_ms": ("mlp_784_1024_1024_10_b256_bn_step_ms", ("b_mlp_batchnorm", "mlp_784_1024_1024_10_b256_bn", "step_ms")),
-    "lstm_i8_h128_t8_b128_step_ms": ("lstm_i8_h128_t8_b128_step_ms", ("c_lstm_i8_h128_t8_b128", "nn_LSTM_step_ms")),
-    "hessian_tiny_105_ms": ("hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_ms")),
-    "hessian_tiny_105_ms_vs_vectorized": ("hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_vectorize_ms")),
-    "hvp_mlp_64_256_256_10_b128_ms": ("hvp_mlp_64_256_256_10_b128_ms", ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms")),
-    "grad_mlp_64_256_256_10_b128_ms": ("grad_mlp_64_256_256_10_b128_ms", ("d_hessian", "grad_only_same_mlp_ms")),
-    "cnn_fmnist_b128_step_ms": ("cnn_fmnist_b128_step_ms", ("f_conv", "cnn_fmnist_b128", "step_ms")),
-    "resnet8_fmnist_b128_step_ms": ("resnet8_fmnist_b128_step_ms", ("f_conv", "resnet8_fmnist_b128", "step_ms")),
-    "hvp_cnn_b32_ms": ("hvp_cnn_b32_ms", ("f_conv", "hvp_cnn_b32_ms")),
-    "grad_cnn_b32_ms": ("grad_cnn_b32_ms", ("f_conv", "grad_cnn_b32_ms")),
+    "mlp_64_256_256_10_b128_step_ms": (
+        "mlp_64_256_256_10_b128_step_ms", ("a_mlp_sgd_momentum", "mlp_64_256_256_10_b128", "step_ms"),
+        "mlp_64_256_256_10_b128_params", MLP_SMALL),
+    "mlp_784_1024_1024_10_b256_step_ms": (
+        "mlp_784_1024_1024_10_b256_step_ms", ("a_mlp_sgd_momentum", "mlp_784_1024_1024_10_b256", "step_ms"),
+        "mlp_784_1024_1024_10_b256_params", ("a_mlp_sgd_momentum", "mlp_784_1024_1024_10_b256", "params")),
+    "mlp_64_256_256_10_b128_bn_step_ms": (
+        "mlp_64_256_256_10_b128_bn_step_ms", ("b_mlp_batchnorm", "mlp_64_256_256_10_b128_bn", "step_ms"),
+        "mlp_64_256_256_10_b128_bn_params", ("b_mlp_batchnorm", "mlp_64_256_256_10_b128_bn", "params")),
+    "mlp_784_1024_1024_10_b256_bn_step_ms": (
+        "mlp_784_1024_1024_10_b256_bn_step_ms", ("b_mlp_batchnorm", "mlp_784_1024_1024_10_b256_bn", "step_ms"),
+        "mlp_784_1024_1024_10_b256_bn_params", ("b_mlp_batchnorm", "mlp_784_1024_1024_10_b256_bn", "params")),
+    "lstm_i8_h128_t8_b128_step_ms": (
+        "lstm_i8_h128_t8_b128_step_ms", ("c_lstm_i8_h128_t8_b128", "nn_LSTM_step_ms"),
+        "lstm_i8_h128_t8_b128_params", ("c_lstm_i8_h128_t8_b128", "params")),
+    "lstm2_i28_h256_t28_b128_step_ms": (
+        "lstm2_i28_h256_t28_b128_step_ms", ("c2_lstm2_i28_h256_t28_b128", "nn_LSTM_step_ms"),
+        "lstm2_i28_h256_t28_b128_params", ("c2_lstm2_i28_h256_t28_b128", "params")),
+    "hessian_tiny_105_ms": (
+        "hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_ms"), "hessian_tiny_params", ("d_hessian", "tiny_params")),
+    "hessian_tiny_105_ms_vs_vectorized": (
+        "hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_vectorize_ms"), "hessian_tiny_params", ("d_hessian", "tiny_params")),
+    "hessian_tiny_105_ms_vs_torch_func": (
+        "hessian_tiny_105_ms", ("d_hessian", "full_hessian_func_jacfwd_jacrev_ms"), "hessian_tiny_params", ("d_hessian", "tiny_params")),
+    "hvp_mlp_64_256_256_10_b128_ms": (
+        "hvp_mlp_64_256_256_10_b128_ms", ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms"), "curvature_mlp_64_256_256_10_b128_params", MLP_SMALL),
+    "grad_mlp_64_256_256_10_b128_ms": (
+        "grad_mlp_64_256_256_10_b128_ms", ("d_hessian", "grad_only_same_mlp_ms"), "curvature_mlp_64_256_256_10_b128_params", MLP_SMALL),
+    "cnn_fmnist_b128_step_ms": (
+        "cnn_fmnist_b128_step_ms", ("f_conv", "cnn_fmnist_b128", "step_ms"), "cnn_fmnist_b128_params", CNN),
+    "resnet8_fmnist_b128_step_ms": (
+        "resnet8_fmnist_b128_step_ms", ("f_conv", "resnet8_fmnist_b128", "step_ms"),
+        "resnet8_fmnist_b128_params", ("f_conv", "resnet8_fmnist_b128", "params")),
+    "hvp_cnn_b32_ms": ("hvp_cnn_b32_ms", ("f_conv", "hvp_cnn_b32_ms"), "curvature_cnn_b32_params", CNN),
+    "grad_cnn_b32_ms": ("grad_cnn_b32_ms", ("f_conv", "grad_cnn_b32_ms"), "curvature_cnn_b32_params", CNN),
 }
 
-# Parameter counts printed beside the rows: saddle-bench key -> PyTorch path.
-PARAMETERS = {
-    "cnn_fmnist_b128_params": ("f_conv", "cnn_fmnist_b128", "params"),
-    "resnet8_fmnist_b128_params": ("f_conv", "resnet8_fmnist_b128", "params"),
-}
+# The machine as saddle-bench describes it.
+MACHINE_KEYS = ["cpu_model", "cpu_cores", "os_kernel", "blas_library", "blas_build", "blas_core", "threads", "blas_threads"]
 
 
 def run(command, run_quiet):
@@ -49,59 +80,89 @@ def lookup(data, path):
     return data
 
 
+def git_commit():
+    def git(*args):
+        p = subprocess.run(["git", *args], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=MINIMUM_ROUNDS)
     ap.add_argument("--bench-dir", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench"))
     ap.add_argument("--saddle", default=".build/release/saddle-bench")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-other", type=float, default=0.05)
-    ap.add_argument("--json", help="write the kept runs and medians here")
-    ap.add_argument("--summarize", metavar="JSON", help="print the table for the runs saved in JSON instead of running")
+    ap.add_argument("--json", help="write every round and the summary here")
+    ap.add_argument("--summarize", metavar="JSON", help="print the table for the rounds saved in JSON instead of running")
     a = ap.parse_args()
     if a.summarize:
         with open(a.summarize) as f:
             saved = json.load(f)
-        summarize(saved["saddle_runs"], saved["torch_runs"], a.json)
+        summarize(saved["rounds"], saved["machine"], saved.get("max_other", a.max_other), a.json)
         return
+    if a.rounds < MINIMUM_ROUNDS:
+        sys.exit(f"--rounds {a.rounds}: a comparison takes at least {MINIMUM_ROUNDS} interleaved rounds")
     run_quiet = os.path.join(a.bench_dir, "run_quiet.py")
     torch_bench = os.path.join(a.bench_dir, "torch_bench.py")
-    saddle_runs, torch_runs = [], []
+    rounds = []
     for r in range(a.rounds):
         s, so = run([a.saddle, "--threads", str(a.threads)], run_quiet)
         t, to = run([sys.executable, torch_bench, "--threads", str(a.threads)], run_quiet)
-        print(f"round {r + 1}: saddle other_cpu_frac={so:.3f}, torch other_cpu_frac={to:.3f}", file=sys.stderr)
-        if so <= a.max_other and to <= a.max_other:
-            saddle_runs.append(s)
-            torch_runs.append(t)
-    if not saddle_runs:
+        kept = so <= a.max_other and to <= a.max_other
+        print(f"round {r + 1}: saddle other_cpu_frac={so:.3f}, torch other_cpu_frac={to:.3f}{'' if kept else ' (dropped)'}", file=sys.stderr)
+        rounds.append({"round": r + 1, "kept": kept, "saddle_other_cpu_frac": so, "torch_other_cpu_frac": to, "saddle": s, "torch": t})
+    machine = {key: rounds[0]["saddle"].get(key) for key in MACHINE_KEYS}
+    machine["torch"] = lookup(rounds[0]["torch"], ("meta", "torch"))
+    machine["torch_cpu_capability"] = lookup(rounds[0]["torch"], ("meta", "cpu_capability"))
+    machine["commit"] = git_commit()
+    summarize(rounds, machine, a.max_other, a.json)
+
+
+def summarize(rounds, machine, max_other, out):
+    kept = [r for r in rounds if r["kept"]]
+    if len(kept) < MINIMUM_ROUNDS:
+        print(f"warning: {len(kept)} quiet rounds of {len(rounds)}; a ratio needs {MINIMUM_ROUNDS}", file=sys.stderr)
+    if not kept:
         sys.exit("no quiet rounds; try again later")
-    summarize(saddle_runs, torch_runs, a.json)
-
-
-def summarize(saddle_runs, torch_runs, out):
-    summary = {"rounds_kept": len(saddle_runs), "blas_core": saddle_runs[0].get("blas_core"),
-               "sgemm_1024_gflops": statistics.median(r["sgemm_1024_gflops"] for r in saddle_runs if "sgemm_1024_gflops" in r),
-               "workloads": {}}
+    summary = {"rounds": len(rounds), "rounds_kept": len(kept), "workloads": {}, "refused": {}, "missing": {}}
     print(f"{'workload':40} {'saddle':>10} {'pytorch':>10} {'ratio':>7}  pairs (saddle/pytorch)")
-    for row, (key, path) in ROWS.items():
-        pairs = [(s[key], lookup(t, path)) for s, t in zip(saddle_runs, torch_runs) if key in s and lookup(t, path) is not None]
+    for row, (key, path, saddle_count_key, torch_count_path) in ROWS.items():
+        pairs = [(r["saddle"][key], lookup(r["torch"], path)) for r in kept
+                 if key in r["saddle"] and isinstance(lookup(r["torch"], path), (int, float))]
         if not pairs:
+            sides = [side for side, present in (("saddle", any(key in r["saddle"] for r in kept)),
+                                                ("pytorch", any(lookup(r["torch"], path) is not None for r in kept))) if not present]
+            summary["missing"][row] = sides
+            print(f"{row:40} not compared: no figure from {' or '.join(sides)}")
+            continue
+        counts = (kept[0]["saddle"].get(saddle_count_key), lookup(kept[0]["torch"], torch_count_path))
+        if None in counts or counts[0] != counts[1]:
+            summary["refused"][row] = {"saddle_params": counts[0], "pytorch_params": counts[1]}
+            print(f"{row:40} REFUSED: parameter counts differ or are missing (saddle {counts[0]}, pytorch {counts[1]})")
             continue
         ms = statistics.median(p[0] for p in pairs)
         mt = statistics.median(p[1] for p in pairs)
-        summary["workloads"][row] = {"saddle_ms": ms, "pytorch_ms": mt, "ratio": ms / mt, "pairs": pairs}
+        summary["workloads"][row] = {"saddle_ms": ms, "pytorch_ms": mt, "ratio": ms / mt, "params": counts[0], "pairs": pairs}
         listing = ", ".join(f"{x:.3f}/{y:.3f}" for x, y in pairs)
         print(f"{row:40} {ms:10.3f} {mt:10.3f} {ms / mt:7.2f}  {listing}")
-    for key, path in PARAMETERS.items():
-        counts = [(s.get(key), lookup(t, path)) for s, t in zip(saddle_runs, torch_runs)]
-        if counts and counts[0][0] is not None:
-            summary.setdefault("parameters", {})[key] = {"saddle": counts[0][0], "pytorch": counts[0][1]}
-            print(f"{key:40} saddle {counts[0][0]}, pytorch {counts[0][1]}")
-    print(f"blas_core {summary['blas_core']}, sgemm_1024_gflops {summary['sgemm_1024_gflops']:.1f}, rounds kept {len(saddle_runs)}")
+    sgemm = [r["saddle"]["sgemm_1024_gflops"] for r in kept if "sgemm_1024_gflops" in r["saddle"]]
+    mm = [lookup(r["torch"], ("e_mm", "mm_1024_gflops")) for r in kept if lookup(r["torch"], ("e_mm", "mm_1024_gflops"))]
+    summary["sgemm_1024_gflops"] = statistics.median(sgemm) if sgemm else None
+    summary["torch_mm_1024_gflops"] = statistics.median(mm) if mm else None
+    print(f"matrix library, 1024^3 GFLOP/s: Saddle's sgemm ({machine.get('blas_core')}) {summary['sgemm_1024_gflops'] or float('nan'):.1f}, "
+          f"torch.mm {summary['torch_mm_1024_gflops'] or float('nan'):.1f}")
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
+    print(f"rounds kept {len(kept)} of {len(rounds)} (other_cpu_frac <= {max_other})")
     if out:
-        with open(out, "w") as f:
-            json.dump({"summary": summary, "saddle_runs": saddle_runs, "torch_runs": torch_runs}, f, indent=1)
+        tmp = out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"machine": machine, "max_other": max_other, "summary": summary, "rounds": rounds}, f, indent=1)
+        os.replace(tmp, out)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ func convolutionResults(repeats: Int, wanted: (String) -> Bool) throws -> [(Stri
         let model = try fashionCNN(using: &generator)
         let (x, y) = imageBatch(32, using: &generator)
         results += try curvatureResults(
-            model, input: x, labels: y, keys: ("hvp_cnn_b32_ms", "grad_cnn_b32_ms"), steps: 10, repeats: repeats, wanted: wanted, using: &generator)
+            model, input: x, labels: y, keys: ("hvp_cnn_b32_ms", "grad_cnn_b32_ms", "curvature_cnn_b32_params"), steps: 10, repeats: repeats, wanted: wanted, using: &generator)
     }
     return results
 }

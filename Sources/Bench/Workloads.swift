@@ -29,7 +29,7 @@ func classificationBatch(_ batch: Int, features: Int, classes: Int, using genera
     return (x, Tensor(labels))
 }
 
-func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
+func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> (ms: Double, parameters: Int) {
     var generator = RandomGenerator(seed: 0)
     let model = try mlp(sizes, using: &generator)
     let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
@@ -40,7 +40,7 @@ func trainStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int)
         let objective = SupervisedObjective(model: model, loss: loss, input: x, target: y)
         _ = try optimizer.step(&parameters, objective: objective)
     }
-    return result.median * 1e3
+    return (result.median * 1e3, model.parameterCount)
 }
 
 func batchNormMLP(_ sizes: [Int], using generator: inout RandomGenerator) throws -> Sequential {
@@ -69,15 +69,15 @@ func stepMilliseconds(_ model: any Layer, input: Tensor, labels: Tensor, steps: 
     return result.median * 1e3
 }
 
-func batchNormStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> Double {
+func batchNormStepMilliseconds(_ sizes: [Int], batch: Int, steps: Int, repeats: Int) throws -> (ms: Double, parameters: Int) {
     var generator = RandomGenerator(seed: 0)
     let model = try batchNormMLP(sizes, using: &generator)
     let (x, y) = classificationBatch(batch, features: sizes[0], classes: sizes.last ?? 1, using: &generator)
-    return try stepMilliseconds(model, input: x, labels: y, steps: steps, repeats: repeats)
+    return (try stepMilliseconds(model, input: x, labels: y, steps: steps, repeats: repeats), model.parameterCount)
 }
 
 /// LSTM input 8, hidden 128, 8 steps, batch 128, a Dense head on the last hidden state.
-func lstmStepMilliseconds(steps: Int, repeats: Int) throws -> Double {
+func lstmStepMilliseconds(steps: Int, repeats: Int) throws -> (ms: Double, parameters: Int) {
     var generator = RandomGenerator(seed: 0)
     let model = try Sequential {
         try LSTM(inputSize: 8, hiddenSize: 128, using: &generator)
@@ -85,7 +85,21 @@ func lstmStepMilliseconds(steps: Int, repeats: Int) throws -> Double {
     }
     let x = Tensor.randomNormal([128, 8, 8], using: &generator)
     let labels = Tensor((0..<128).map { _ in Float(generator.next() % 10) })
-    return try stepMilliseconds(model, input: x, labels: labels, steps: steps, repeats: repeats)
+    return (try stepMilliseconds(model, input: x, labels: labels, steps: steps, repeats: repeats), model.parameterCount)
+}
+
+/// Two stacked LSTM layers, input 28, hidden 256, over 28 steps (an image's rows), batch 128, a
+/// Dense head on the last output (torch_bench.py's `c2_lstm2_i28_h256_t28_b128`).
+func stackedLSTMStepMilliseconds(steps: Int, repeats: Int) throws -> (ms: Double, parameters: Int) {
+    var generator = RandomGenerator(seed: 0)
+    let model = try Sequential {
+        try LSTM(inputSize: 28, hiddenSize: 256, returnsSequence: true, using: &generator)
+        try LSTM(inputSize: 256, hiddenSize: 256, using: &generator)
+        try Dense(inputSize: 256, units: 10, using: &generator)
+    }
+    let x = Tensor.randomNormal([128, 28, 28], using: &generator)
+    let labels = Tensor((0..<128).map { _ in Float(generator.next() % 10) })
+    return (try stepMilliseconds(model, input: x, labels: labels, steps: steps, repeats: repeats), model.parameterCount)
 }
 
 /// Lanczos for the 10 largest and 10 smallest Hessian eigenvalues of the 64-256-256-10 MLP's
@@ -114,7 +128,7 @@ func lanczosReport() throws -> [(String, Any)] {
 /// `generator`) and one gradient of the cross-entropy of `model` on (`input`, `labels`), each
 /// under its key when wanted.
 func curvatureResults(
-    _ model: any Layer, input: Tensor, labels: Tensor, keys: (hvp: String, gradient: String), steps: Int, repeats: Int,
+    _ model: any Layer, input: Tensor, labels: Tensor, keys: (hvp: String, gradient: String, parameters: String), steps: Int, repeats: Int,
     wanted: (String) -> Bool, using generator: inout RandomGenerator
 ) throws -> [(String, Any)] {
     let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: input, target: labels)
@@ -129,5 +143,6 @@ func curvatureResults(
         let t = try time(steps: steps, repeats: repeats) { _ = try objective.valueAndGradient(at: parameters) }
         results.append((keys.gradient, t.median * 1e3))
     }
+    results.append((keys.parameters, model.parameterCount))
     return results
 }

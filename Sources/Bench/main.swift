@@ -74,6 +74,7 @@ func main() throws {
     results.append(("blas_core", blas.coreName))
     results.append(("blas_core_requested", blas.requestedCoreType ?? "none"))
     results.append(("blas_core_from_environment", blas.coreTypeFromEnvironment ? "yes" : "no"))
+    results += machineDescription(blas)
 
     if wanted("sgemm_1024_gflops") {
         var generator = RandomGenerator(seed: 1)
@@ -83,26 +84,35 @@ func main() throws {
         results.append(("sgemm_1024_gflops", 2 * pow(1024.0, 3) / t.median / 1e9))
     }
     if wanted("mlp_64_256_256_10_b128_step_ms") {
-        results.append(("mlp_64_256_256_10_b128_step_ms", try trainStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)))
+        let (ms, parameters) = try trainStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)
+        results += [("mlp_64_256_256_10_b128_step_ms", ms), ("mlp_64_256_256_10_b128_params", parameters)]
     }
     if wanted("mlp_784_1024_1024_10_b256_step_ms") {
-        results.append(("mlp_784_1024_1024_10_b256_step_ms", try trainStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)))
+        let (ms, parameters) = try trainStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)
+        results += [("mlp_784_1024_1024_10_b256_step_ms", ms), ("mlp_784_1024_1024_10_b256_params", parameters)]
     }
     if wanted("mlp_64_256_256_10_b128_bn_step_ms") {
-        results.append(("mlp_64_256_256_10_b128_bn_step_ms", try batchNormStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)))
+        let (ms, parameters) = try batchNormStepMilliseconds([64, 256, 256, 10], batch: 128, steps: 200, repeats: repeats)
+        results += [("mlp_64_256_256_10_b128_bn_step_ms", ms), ("mlp_64_256_256_10_b128_bn_params", parameters)]
     }
     if wanted("mlp_784_1024_1024_10_b256_bn_step_ms") {
-        results.append(("mlp_784_1024_1024_10_b256_bn_step_ms", try batchNormStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)))
+        let (ms, parameters) = try batchNormStepMilliseconds([784, 1024, 1024, 10], batch: 256, steps: 10, repeats: repeats)
+        results += [("mlp_784_1024_1024_10_b256_bn_step_ms", ms), ("mlp_784_1024_1024_10_b256_bn_params", parameters)]
     }
     if wanted("lstm_i8_h128_t8_b128_step_ms") {
-        results.append(("lstm_i8_h128_t8_b128_step_ms", try lstmStepMilliseconds(steps: 50, repeats: repeats)))
+        let (ms, parameters) = try lstmStepMilliseconds(steps: 50, repeats: repeats)
+        results += [("lstm_i8_h128_t8_b128_step_ms", ms), ("lstm_i8_h128_t8_b128_params", parameters)]
+    }
+    if wanted("lstm2_i28_h256_t28_b128_step_ms") {
+        let (ms, parameters) = try stackedLSTMStepMilliseconds(steps: 5, repeats: repeats)
+        results += [("lstm2_i28_h256_t28_b128_step_ms", ms), ("lstm2_i28_h256_t28_b128_params", parameters)]
     }
     if wanted("hvp_mlp_64_256_256_10_b128_ms") || wanted("grad_mlp_64_256_256_10_b128_ms") {
         var generator = RandomGenerator(seed: 2)
         let model = try mlp([64, 256, 256, 10], using: &generator)
         let (x, y) = classificationBatch(128, features: 64, classes: 10, using: &generator)
         results += try curvatureResults(
-            model, input: x, labels: y, keys: ("hvp_mlp_64_256_256_10_b128_ms", "grad_mlp_64_256_256_10_b128_ms"), steps: 50, repeats: repeats,
+            model, input: x, labels: y, keys: ("hvp_mlp_64_256_256_10_b128_ms", "grad_mlp_64_256_256_10_b128_ms", "curvature_mlp_64_256_256_10_b128_params"), steps: 50, repeats: repeats,
             wanted: wanted, using: &generator)
     }
     if wanted("hessian_tiny_105_ms") {
@@ -133,6 +143,21 @@ func main() throws {
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))
     print(json(results))
+}
+
+/// The machine a result comes from: CPU model, cores, operating-system kernel, and the BLAS
+/// library loaded with its build configuration.
+func machineDescription(_ blas: BLASConfiguration) -> [(String, Any)] {
+    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+    let model = read("/proc/cpuinfo")?.split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+    return [
+        ("cpu_model", model ?? "unknown"),
+        ("cpu_cores", ProcessInfo.processInfo.activeProcessorCount),
+        ("os_kernel", read("/proc/sys/kernel/osrelease")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"),
+        ("blas_library", blas.library),
+        ("blas_build", blas.buildConfiguration),
+    ]
 }
 
 func json(_ pairs: [(String, Any)]) -> String {

@@ -14,6 +14,16 @@ struct DocumentationTests {
         return (status, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
     }
 
+    @Test("the README's performance table is the one its result file gives (written by scripts/performance_table.py, not by hand)")
+    func performanceTableIsGenerated() throws {
+        let scratch = try TemporaryDirectory("saddle-table")
+        defer { scratch.remove() }
+        let out = scratch.file("out")
+        let repository = PluginBuilds.repository.path
+        let status = try runProgram("/bin/sh", ["-c", "cd '\(repository)' && python3 scripts/performance_table.py --check > '\(out.path)' 2>&1"])
+        #expect(status == 0, "\((try? String(contentsOf: out, encoding: .utf8)) ?? "")")
+    }
+
     @Test("Sources/ has a /// comment on every public declaration")
     func sourcesAreDocumented() throws {
         let (status, output) = try check([PluginBuilds.repository.appendingPathComponent("Sources").path])
