@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Kernels split over the cores give the bits of one core")
 struct ParallelKernelTests {
-    @Test("conv2d, its adjoints, matrix products, max pooling and element-wise operations: the same bits on 1, 2 or 3 parts")
+    @Test("conv2d, its adjoints, matrix products, the LSTM cell, max pooling and element-wise operations: the same bits on 1, 2 or 3 parts")
     func splittingDoesNotChangeBits() throws {
         var g = RandomGenerator(seed: 5)
         let x = Tensor.randomNormal([64, 3, 20, 20], using: &g)
@@ -11,6 +11,7 @@ struct ParallelKernelTests {
         let options = Convolution2DOptions(padding: Padding2D(1))
         let strided = Convolution2DOptions(stride: 2, padding: Padding2D(1))
         let wide = Tensor.randomNormal([80, 140], using: &g)
+        let (projected, recurrent) = (Tensor.randomNormal([5, 64, 64], using: &g), Tensor.randomNormal([64, 16], using: &g) * 0.3)
         let (a, b, at) = (Tensor.randomNormal([203, 140], using: &g), Tensor.randomNormal([140, 93], using: &g), Tensor.randomNormal([140, 197], using: &g))
         func run() throws -> [[Float]] {
             let y = try conv2d(x, weight: w, options: options)
@@ -23,7 +24,11 @@ struct ParallelKernelTests {
             let dws = try conv2dWeightGradient(x, outputGradient: ys, weightShape: w.shape, options: strided)
             let products = try [matmul(a, b), matmul(at, b, transposeA: true), matmul(a, a, transposeB: true), matmul(at, at, transposeA: true),
                                 matmul(wide, at), matmul(wide, a, transposeB: true), matmul(b, at, transposeA: true)]
-            return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats] + products.map(\.floats)
+            let (p, r) = (projected.recorded(), recurrent.recorded())
+            let states = try lstmRecurrence(projected: p, recurrentWeight: r)
+            let lstmGradients = try gradients(of: states, wrt: [p, r], seed: tanh(states))
+            return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats, states.floats]
+                + lstmGradients.map(\.floats) + products.map(\.floats)
         }
         let serial = try Parallel.$forcedParts.withValue(1) { try run() }
         for parts in [2, 3] {

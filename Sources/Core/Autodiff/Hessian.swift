@@ -1,12 +1,17 @@
-/// Second-order differentiation built on recorded backward passes (reverse-over-reverse).
+/// Second-order differentiation: forward-over-reverse where every operation has a forward-mode
+/// rule (the built-in ones do), reverse-over-reverse through recorded backward passes otherwise.
 ///
-/// Why reverse-over-reverse: every built-in pullback is itself written with differentiable
-/// operations, so one mechanism gives exact second derivatives for all of them and for
-/// user-defined operations alike, with no second set of (forward-mode) rules to keep in sync.
-/// For a full Hessian the recorded gradient graph is built once and reused for every column,
-/// so a column costs one backward pass through that graph, not a fresh forward and backward.
+/// Every built-in pullback is itself written with differentiable operations, so
+/// reverse-over-reverse gives exact second derivatives for them and for user-defined operations
+/// alike; forward-over-reverse carries tangents through the forward and backward passes
+/// instead of recording and replaying the backward graph, which costs less per product.
 
 /// The exact Hessian-vector product of the scalar `f` at `inputs` along `direction`.
+///
+/// Computed forward-over-reverse: the inputs carry `direction` as a tangent through the forward
+/// pass and the backward pass, and the gradient's tangent is the product. Where an operation
+/// has no forward-mode rule, the product is taken reverse-over-reverse instead (a backward pass
+/// through the recorded gradient graph).
 /// - Throws: `AutodiffError` when `f` is not differentiable twice through its operations;
 ///   `TensorError` when `direction` does not match `inputs`.
 public func hessianVectorProduct(
@@ -17,6 +22,33 @@ public func hessianVectorProduct(
             op: "hessianVectorProduct", shapes: inputs.map(\.shape) + direction.map(\.shape),
             reason: "the direction needs one tensor per input, of the same shape")
     }
+    do {
+        return try hessianVectorProductForward(at: inputs, along: direction, of: f)
+    } catch AutodiffError.noForwardRule {
+        return try hessianVectorProductReverse(at: inputs, along: direction, of: f)
+    }
+}
+
+/// The Hessian-vector product forward-over-reverse; throws `AutodiffError.noForwardRule` when an
+/// operation has no forward-mode rule.
+func hessianVectorProductForward(
+    at inputs: [Tensor], along direction: [Tensor], of f: ([Tensor]) throws -> Tensor
+) throws -> [Tensor] {
+    let leaves = try zip(inputs, direction).map { x, v in
+        x.detached.recorded().withTangent(try v.detached.converted(to: x.dtype).reshaped(to: [1] + x.shape))
+    }
+    let value = try GradientRecording.with(recording: true, tangents: true) { try f(leaves) }
+    guard value.isRecorded else { return leaves.map { $0.detached.zerosLike() } }
+    let grads = try GradientRecording.with(recording: false, tangents: true) { try gradients(of: value, wrt: leaves) }
+    if let error = grads.lazy.compactMap({ $0.node?.tangentError }).first { throw error }
+    return try zip(grads, leaves).map { g, x in try g.tangent?.detached.reshaped(to: x.shape) ?? x.detached.zerosLike() }
+}
+
+/// The Hessian-vector product reverse-over-reverse: a recorded backward pass, then one backward
+/// pass of the inner product of the gradient with `direction`.
+func hessianVectorProductReverse(
+    at inputs: [Tensor], along direction: [Tensor], of f: ([Tensor]) throws -> Tensor
+) throws -> [Tensor] {
     let leaves = inputs.map { $0.detached.recorded() }
     return try GradientRecording.withRecording {
         let value = try f(leaves)

@@ -74,29 +74,38 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
         })
 }
 
+/// The fused cell of one step, split over the cores by rows of the batch (each row is computed
+/// alone, so the bits do not depend on the split).
 private func lstmCellForward(_ gates: Tensor, previousCell: Tensor?, batch: Int, hidden: Int, cell: Tensor, tanhCell: Tensor, output: Tensor) {
-    switch gates.dtype {
-    case .float32:
-        saddle_lstm_cell_forward_f32(
-            gates.pointer(Float.self), previousCell?.pointer(Float.self), Int64(batch), Int64(hidden),
-            cell.pointer(Float.self), tanhCell.pointer(Float.self), output.pointer(Float.self))
-    case .float64:
-        saddle_lstm_cell_forward_f64(
-            gates.pointer(Double.self), previousCell?.pointer(Double.self), Int64(batch), Int64(hidden),
-            cell.pointer(Double.self), tanhCell.pointer(Double.self), output.pointer(Double.self))
+    Parallel.forEachRange(batch, elements: batch * 4 * hidden, minimum: Parallel.minimumElementwise) { rows in
+        let (wide, narrow, n) = (rows.lowerBound * 4 * hidden, rows.lowerBound * hidden, Int64(rows.count))
+        switch gates.dtype {
+        case .float32:
+            saddle_lstm_cell_forward_f32(
+                gates.pointer(Float.self) + wide, previousCell.map { $0.pointer(Float.self) + narrow }, n, Int64(hidden),
+                cell.pointer(Float.self) + narrow, tanhCell.pointer(Float.self) + narrow, output.pointer(Float.self) + narrow)
+        case .float64:
+            saddle_lstm_cell_forward_f64(
+                gates.pointer(Double.self) + wide, previousCell.map { $0.pointer(Double.self) + narrow }, n, Int64(hidden),
+                cell.pointer(Double.self) + narrow, tanhCell.pointer(Double.self) + narrow, output.pointer(Double.self) + narrow)
+        }
     }
 }
 
+/// The fused cell's backward step, split like the forward one.
 private func lstmCellBackward(gates: Tensor, previousCell: Tensor?, tanhCell: Tensor, dh: Tensor, dc: Tensor, batch: Int, hidden: Int, dGates: Tensor) {
-    switch gates.dtype {
-    case .float32:
-        saddle_lstm_cell_backward_f32(
-            gates.pointer(Float.self), previousCell?.pointer(Float.self), tanhCell.pointer(Float.self), dh.pointer(Float.self),
-            dc.pointer(Float.self), Int64(batch), Int64(hidden), dGates.pointer(Float.self))
-    case .float64:
-        saddle_lstm_cell_backward_f64(
-            gates.pointer(Double.self), previousCell?.pointer(Double.self), tanhCell.pointer(Double.self), dh.pointer(Double.self),
-            dc.pointer(Double.self), Int64(batch), Int64(hidden), dGates.pointer(Double.self))
+    Parallel.forEachRange(batch, elements: batch * 4 * hidden, minimum: Parallel.minimumElementwise) { rows in
+        let (wide, narrow, n) = (rows.lowerBound * 4 * hidden, rows.lowerBound * hidden, Int64(rows.count))
+        switch gates.dtype {
+        case .float32:
+            saddle_lstm_cell_backward_f32(
+                gates.pointer(Float.self) + wide, previousCell.map { $0.pointer(Float.self) + narrow }, tanhCell.pointer(Float.self) + narrow,
+                dh.pointer(Float.self) + narrow, dc.pointer(Float.self) + narrow, n, Int64(hidden), dGates.pointer(Float.self) + wide)
+        case .float64:
+            saddle_lstm_cell_backward_f64(
+                gates.pointer(Double.self) + wide, previousCell.map { $0.pointer(Double.self) + narrow }, tanhCell.pointer(Double.self) + narrow,
+                dh.pointer(Double.self) + narrow, dc.pointer(Double.self) + narrow, n, Int64(hidden), dGates.pointer(Double.self) + wide)
+        }
     }
 }
 

@@ -64,13 +64,20 @@ extension Tensor {
     /// Products below this many multiply-adds run as one BLAS call.
     static let gemmBlockMinimum = 1 << 21
 
+    /// Products from this many multiply-adds (and 192 along the split extent) run as four
+    /// blocks, smaller ones as two: every block packs the whole of the other operand again,
+    /// which cost the LSTM step (8.9 M multiply-adds per product) 8.0-8.4 ms with four blocks
+    /// against 6.6-7.3 ms with two, in interleaved runs on the 2-core benchmark machine.
+    static let gemmFourBlockMinimum = 1 << 26
+
     /// The block size along the split extent `extent` of c (the other extent `other`, inner
-    /// extent `k`): two or four blocks (from 192) whose sizes are multiples of 16 (the kernels'
-    /// register tiles), or the whole extent for a small product. A function of the shape alone.
+    /// extent `k`): two or four blocks whose sizes are multiples of 16 (the kernels' register
+    /// tiles), or the whole extent for a small product. A function of the shape alone.
     static func gemmBlockExtent(_ extent: Int, other: Int, k: Int) -> Int {
-        guard extent >= 32, Double(extent) * Double(other) * Double(k) >= Double(gemmBlockMinimum) else { return Swift.max(extent, 1) }
-        let target = (extent + (extent >= 192 ? 3 : 1)) / (extent >= 192 ? 4 : 2)
-        return (target + 15) / 16 * 16
+        let size = Double(extent) * Double(other) * Double(k)
+        guard extent >= 32, size >= Double(gemmBlockMinimum) else { return Swift.max(extent, 1) }
+        let blocks = extent >= 192 && size >= Double(gemmFourBlockMinimum) ? 4 : 2
+        return ((extent + blocks - 1) / blocks + 15) / 16 * 16
     }
 }
 
@@ -158,6 +165,18 @@ private func matmulTangent(_ c: TangentContext, transposeA: Bool, transposeB: Bo
     let (a, b) = (c.inputs[0], c.inputs[1])
     let (m, n) = (c.output.shape[0], c.output.shape[1])
     var total: Tensor?
+    if p == 1 {
+        // One direction: the tangents are op(a)- and op(b)-shaped matrices, and BLAS takes
+        // their transposes as flags.
+        if let ta = c.tangents[0] {
+            total = try matmul(ta.reshaped(to: a.shape), b, transposeA: transposeA, transposeB: transposeB)
+        }
+        if let tb = c.tangents[1] {
+            let term = try matmul(a, tb.reshaped(to: b.shape), transposeA: transposeA, transposeB: transposeB)
+            total = try total.map { try $0 + term } ?? term
+        }
+        return try total?.reshaped(to: [1, m, n])
+    }
     if let ta = c.tangents[0] {
         let left = transposeA ? try ta.permuted([0, 2, 1]) : ta  // [p, m, k]
         let k = left.shape[2]
@@ -183,7 +202,9 @@ private func matmulTangent(_ c: TangentContext, transposeA: Bool, transposeB: Bo
         total = try matmul(tx.reshaped(to: [p * batch, features]), w, transposeB: true).reshaped(to: [p, batch, units])
     }
     if let tw = c.tangents[1] {
-        let term = try matmul(x, tw.reshaped(to: [p * units, features]), transposeB: true).reshaped(to: [batch, p, units]).permuted([1, 0, 2])
+        let product = try matmul(x, tw.reshaped(to: [p * units, features]), transposeB: true)
+        // With one direction, [batch, 1, units] is already [1, batch, units] in memory.
+        let term = p == 1 ? try product.reshaped(to: [1, batch, units]) : try product.reshaped(to: [batch, p, units]).permuted([1, 0, 2])
         total = try total.map { try $0 + term } ?? term
     }
     if c.inputs.count == 3, let tb = c.tangents[2] {
