@@ -146,3 +146,25 @@ func curvatureResults(
     results.append((keys.parameters, model.parameterCount))
     return results
 }
+
+/// Microseconds of element-wise work (ReLU, and a product of two tensors) on one thread and on
+/// `threads`, at sizes 2^12 ... 2^21 elements (`--only elementwise_split`): where splitting
+/// over the cores starts to pay, the measurement behind `Parallel.minimumElementwise`.
+func elementwiseSplitReport(threads: Int, repeats: Int) throws -> [(String, Any)] {
+    var generator = RandomGenerator(seed: 4)
+    var results: [(String, Any)] = []
+    defer { try? ComputeThreads.setCount(threads) }
+    for power in 12...21 {
+        let n = 1 << power
+        let (x, y) = (Tensor.randomNormal([n], using: &generator), Tensor.randomNormal([n], using: &generator))
+        let steps = Swift.max(5, (1 << 24) / n)
+        for count in [1, threads] {
+            try ComputeThreads.setCount(count)
+            let relu = try time(steps: steps, repeats: repeats) { _ = SaddleCore.relu(x) }
+            let product = try time(steps: steps, repeats: repeats) { _ = try x * y }
+            results.append(("split_relu_2^\(power)_t\(count)_us", relu.median * 1e6))
+            results.append(("split_mul_2^\(power)_t\(count)_us", product.median * 1e6))
+        }
+    }
+    return results
+}

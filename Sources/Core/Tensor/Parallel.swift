@@ -59,8 +59,12 @@ enum Parallel {
     static let minimumElements = 1 << 16
 
     /// Element-wise kernels split only from this many elements: below it, one core streams
-    /// the data faster than a hand-off to a second one pays for.
-    static let minimumElementwise = 1 << 17
+    /// the data faster than a hand-off to a second one pays for. Measured with
+    /// `SADDLE_SPLIT_MINIMUM=0 saddle-bench --only elementwise_split` on the 2-core benchmark
+    /// machine (microseconds, one thread / two, two runs): ReLU at 2^17 elements 16 / 24-26, at
+    /// 2^18 32-39 / 33-35, at 2^19 63 / 50-54; a product of two tensors at 2^17 24 / 30-35, at
+    /// 2^18 47-52 / 41-49, at 2^19 95-97 / 69-72. `SADDLE_SPLIT_MINIMUM` overrides it.
+    static let minimumElementwise = ProcessInfo.processInfo.environment["SADDLE_SPLIT_MINIMUM"].flatMap(Int.init).map { Swift.max(0, $0) } ?? 1 << 18
 
     /// Forces a number of parts regardless of size and thread count (tests compare the bits
     /// of split and unsplit runs with it).
