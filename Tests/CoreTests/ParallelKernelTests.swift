@@ -27,7 +27,11 @@ struct ParallelKernelTests {
             let (p, r) = (projected.recorded(), recurrent.recorded())
             let states = try lstmRecurrence(projected: p, recurrentWeight: r)
             let lstmGradients = try gradients(of: states, wrt: [p, r], seed: tanh(states))
-            return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats, states.floats]
+            var updated = x.detached
+            updated.addInPlace(try y.reshaped(to: [x.count * 8 / 3]).rows(0..<x.count).reshaped(to: x.shape), scaledBy: -0.7)
+            updated.scaleInPlace(by: 0.9, adding: x, scaledBy: 0.3)
+            return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats, states.floats,
+                    updated.floats, x.rawAffine(scale: 1.5, shift: -0.25).floats]
                 + lstmGradients.map(\.floats) + products.map(\.floats)
         }
         let serial = try Parallel.$forcedParts.withValue(1) { try run() }

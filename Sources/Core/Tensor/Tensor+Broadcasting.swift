@@ -119,12 +119,15 @@ extension Tensor {
 
     /// alpha * self + beta element-wise; no recording.
     func rawAffine(scale alpha: Double, shift beta: Double) -> Tensor {
-        var out = Tensor(uninitializedShape: shape, dtype: dtype)
-        switch dtype {
-        case .float32:
-            saddle_affine_f32(pointer(Float.self), Float(alpha), Float(beta), out.pointer(Float.self), Int64(count))
-        case .float64:
-            saddle_affine_f64(pointer(Double.self), alpha, beta, out.pointer(Double.self), Int64(count))
+        let (out, source) = (Tensor(uninitializedShape: shape, dtype: dtype), self)
+        Parallel.forEachRange(count, elements: count, minimum: Parallel.minimumElementwise) { range in
+            let (first, length) = (range.lowerBound, Int64(range.count))
+            switch source.dtype {
+            case .float32:
+                saddle_affine_f32(source.pointer(Float.self) + first, Float(alpha), Float(beta), out.pointer(Float.self) + first, length)
+            case .float64:
+                saddle_affine_f64(source.pointer(Double.self) + first, alpha, beta, out.pointer(Double.self) + first, length)
+            }
         }
         return out
     }
@@ -142,23 +145,28 @@ extension Tensor {
     public mutating func addInPlace(_ other: Tensor, scaledBy scale: Double) {
         precondition(shape == other.shape && dtype == other.dtype, "addInPlace: \(shape) vs \(other.shape)")  // trap-ok
         prepareForMutation()
-        switch dtype {
-        case .float32:
-            saddle_axpby_f32(other.pointer(Float.self), Float(scale), pointer(Float.self), 1, Int64(count))
-        case .float64:
-            saddle_axpby_f64(other.pointer(Double.self), scale, pointer(Double.self), 1, Int64(count))
-        }
+        rawAxpby(other, scaledBy: scale, scalingSelfBy: 1)
     }
 
     /// self = scale * self + otherScale * other, in place; shapes must match. Drops the node.
     public mutating func scaleInPlace(by scale: Double, adding other: Tensor, scaledBy otherScale: Double) {
         precondition(shape == other.shape && dtype == other.dtype, "scaleInPlace: \(shape) vs \(other.shape)")  // trap-ok
         prepareForMutation()
-        switch dtype {
-        case .float32:
-            saddle_axpby_f32(other.pointer(Float.self), Float(otherScale), pointer(Float.self), Float(scale), Int64(count))
-        case .float64:
-            saddle_axpby_f64(other.pointer(Double.self), otherScale, pointer(Double.self), scale, Int64(count))
+        rawAxpby(other, scaledBy: otherScale, scalingSelfBy: scale)
+    }
+
+    /// self = b * self + a * other through this tensor's storage, split over the threads by
+    /// element ranges (each element alone, so the bits do not depend on the split).
+    func rawAxpby(_ other: Tensor, scaledBy a: Double, scalingSelfBy b: Double) {
+        let target = self
+        Parallel.forEachRange(count, elements: count, minimum: Parallel.minimumElementwise) { range in
+            let (first, length) = (range.lowerBound, Int64(range.count))
+            switch target.dtype {
+            case .float32:
+                saddle_axpby_f32(other.pointer(Float.self) + first, Float(a), target.pointer(Float.self) + first, Float(b), length)
+            case .float64:
+                saddle_axpby_f64(other.pointer(Double.self) + first, a, target.pointer(Double.self) + first, b, length)
+            }
         }
     }
 

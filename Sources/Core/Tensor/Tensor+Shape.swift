@@ -247,9 +247,6 @@ extension Tensor {
 
     /// self += other through shared storage (internal; for building fresh outputs).
     private mutating func addInPlaceSharing(_ other: Tensor) {
-        switch dtype {
-        case .float32: saddle_axpby_f32(other.pointer(Float.self), 1, pointer(Float.self), 1, Int64(count))
-        case .float64: saddle_axpby_f64(other.pointer(Double.self), 1, pointer(Double.self), 1, Int64(count))
-        }
+        rawAxpby(other, scaledBy: 1, scalingSelfBy: 1)
     }
 }
