@@ -262,7 +262,7 @@ private func convolutionValues(_ x: Tensor, _ w: Tensor, _ b: Tensor?, plan: Con
             var out = block(rows, group: g, rowsPerGroup: og, width: ld)
             try Tensor.gemm(
                 block(weights, group: g, rowsPerGroup: og, width: kg), transposeA: false,
-                block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1, rowBlocks: false)
+                block(cols, group: g, rowsPerGroup: kg, width: ld), transposeB: false, into: &out, beta: b == nil ? 0 : 1, blocked: false)
         }
         arrange(y, plan: plan, first: first, count: count, rows: rows, toRows: false, split: split)
     }
@@ -293,7 +293,7 @@ private func inputGradientValues(_ g: Tensor, _ w: Tensor, plan: ConvolutionPlan
             var out = block(cols, group: group, rowsPerGroup: kg, width: ld)
             try Tensor.gemm(
                 block(weights, group: group, rowsPerGroup: og, width: kg), transposeA: true,
-                block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0, rowBlocks: false)
+                block(rows, group: group, rowsPerGroup: og, width: ld), transposeB: false, into: &out, beta: 0, blocked: false)
         }
         raise(cols, plan: plan, first: first, count: count, into: target, padded: padded, split: split)
     }
@@ -319,7 +319,7 @@ private func weightGradientValues(_ x: Tensor, _ g: Tensor, plan: ConvolutionPla
             var out = block(target, group: group, rowsPerGroup: og, width: kg)
             try Tensor.gemm(
                 block(rows, group: group, rowsPerGroup: og, width: ld), transposeA: false,
-                block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: 0, rowBlocks: false)
+                block(cols, group: group, rowsPerGroup: kg, width: ld), transposeB: true, into: &out, beta: 0, blocked: false)
         }
     }
     return partials.rawSum(axis: 0, keepingAxis: false).viewed(as: plan.weightShape)

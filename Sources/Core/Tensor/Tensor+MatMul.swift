@@ -3,11 +3,11 @@ import Dispatch
 
 extension Tensor {
     /// c = alpha * op(a) op(b) + beta * c through sgemm/dgemm; shapes already checked. A large
-    /// product runs as blocks of rows over `ComputeThreads` threads unless `rowBlocks` is false
-    /// (one BLAS call on the calling thread, for callers that split the work themselves).
+    /// product runs as blocks of rows or columns over `ComputeThreads` threads unless `blocked`
+    /// is false (one BLAS call on the calling thread, for callers that split the work themselves).
     static func gemm(
         _ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: inout Tensor,
-        alpha: Double = 1, beta: Double, rowBlocks: Bool = true
+        alpha: Double = 1, beta: Double, blocked: Bool = true
     ) throws {
         let m = c.shape[0]
         let n = c.shape[1]
@@ -29,9 +29,9 @@ extension Tensor {
         // either: OpenBLAS's kernels sum an element differently by its position in a call (with
         // 0.3.21's Haswell sgemm, only row cuts at multiples of 12 reproduce the bits of one whole
         // call), so one thread makes the same block calls as several.
-        let byColumns = rowBlocks && n > m
+        let byColumns = blocked && n > m
         let extent = byColumns ? n : m
-        let blockSize = rowBlocks ? Tensor.gemmBlockExtent(extent, other: byColumns ? m : n, k: k) : m
+        let blockSize = blocked ? Tensor.gemmBlockExtent(extent, other: byColumns ? m : n, k: k) : m
         let blocks = (extent + blockSize - 1) / blockSize
         let (a, b, target, ldb) = (a, b, c, b.shape[1])
         @Sendable func multiply(_ range: Range<Int>) {
