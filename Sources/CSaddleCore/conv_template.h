@@ -183,9 +183,10 @@ SADDLE_CLONES void S(saddle_scatter_add)(const T *g, int64_t out_count, const in
 }
 
 // Training-mode batch normalization of x [n, c, s] over the n s values of each channel, with the
-// biased variance; x_hat receives the normalized values.
-SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, int64_t c, int64_t s,
-                                                        const T *gamma, const T *beta, T epsilon,
+// biased variance; x_hat receives the normalized values. The c channels are the first of images
+// ld channels apart (c = ld for all of them), so channel ranges can run on different threads.
+SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, int64_t c, int64_t ld,
+                                                        int64_t s, const T *gamma, const T *beta, T epsilon,
                                                         T *x_hat, T *out, T *mean, T *variance,
                                                         T *inv_std) {
 #pragma clang fp reassociate(on)
@@ -193,13 +194,13 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, i
     for (int64_t j = 0; j < c; j++) {
         T total = 0;
         for (int64_t i = 0; i < n; i++) {
-            const T *v = x + (i * c + j) * s;
+            const T *v = x + (i * ld + j) * s;
             for (int64_t k = 0; k < s; k++) total += v[k];
         }
         T m = total * scale;
         T squares = 0;
         for (int64_t i = 0; i < n; i++) {
-            const T *v = x + (i * c + j) * s;
+            const T *v = x + (i * ld + j) * s;
             for (int64_t k = 0; k < s; k++) {
                 T d = v[k] - m;
                 squares += d * d;
@@ -211,9 +212,9 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, i
     }
     for (int64_t i = 0; i < n; i++) {
         for (int64_t j = 0; j < c; j++) {
-            const T *v = x + (i * c + j) * s;
-            T *h = x_hat + (i * c + j) * s;
-            T *o = out + (i * c + j) * s;
+            const T *v = x + (i * ld + j) * s;
+            T *h = x_hat + (i * ld + j) * s;
+            T *o = out + (i * ld + j) * s;
             T m = mean[j], r = inv_std[j], a = gamma[j], b = beta[j];
             for (int64_t k = 0; k < s; k++) {
                 T z = (v[k] - m) * r;
@@ -227,7 +228,7 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_forward)(const T *x, int64_t n, i
 // Gradients of the above from the upstream g [n, c, s]: dbeta = sum g, dgamma = sum g x_hat,
 // dx = gamma inv_std (g - dbeta/m - x_hat dgamma/m) with m = n s.
 SADDLE_CLONES void S(saddle_batchnorm_channels_backward)(const T *g, const T *x_hat, int64_t n,
-                                                         int64_t c, int64_t s, const T *gamma,
+                                                         int64_t c, int64_t ld, int64_t s, const T *gamma,
                                                          const T *inv_std, T *dx, T *dgamma,
                                                          T *dbeta) {
 #pragma clang fp reassociate(on)
@@ -235,8 +236,8 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_backward)(const T *g, const T *x_
     for (int64_t j = 0; j < c; j++) {
         T sum_g = 0, sum_gh = 0;
         for (int64_t i = 0; i < n; i++) {
-            const T *gv = g + (i * c + j) * s;
-            const T *h = x_hat + (i * c + j) * s;
+            const T *gv = g + (i * ld + j) * s;
+            const T *h = x_hat + (i * ld + j) * s;
             for (int64_t k = 0; k < s; k++) {
                 sum_g += gv[k];
                 sum_gh += gv[k] * h[k];
@@ -247,9 +248,9 @@ SADDLE_CLONES void S(saddle_batchnorm_channels_backward)(const T *g, const T *x_
     }
     for (int64_t i = 0; i < n; i++) {
         for (int64_t j = 0; j < c; j++) {
-            const T *gv = g + (i * c + j) * s;
-            const T *h = x_hat + (i * c + j) * s;
-            T *d = dx + (i * c + j) * s;
+            const T *gv = g + (i * ld + j) * s;
+            const T *h = x_hat + (i * ld + j) * s;
+            T *d = dx + (i * ld + j) * s;
             T a = gamma[j] * inv_std[j], mg = dbeta[j] * scale, mh = dgamma[j] * scale;
             for (int64_t k = 0; k < s; k++) d[k] = a * (gv[k] - mg - h[k] * mh);
         }

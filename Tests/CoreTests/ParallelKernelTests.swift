@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Kernels split over the cores give the bits of one core")
 struct ParallelKernelTests {
-    @Test("conv2d, its adjoints, matrix products, the LSTM cell, max pooling and element-wise operations: the same bits on 1, 2 or 3 parts")
+    @Test("conv2d, its adjoints, matrix products, the LSTM cell, max pooling, BatchNorm, softmax and element-wise operations: the same bits on 1, 2 or 3 parts")
     func splittingDoesNotChangeBits() throws {
         var g = RandomGenerator(seed: 5)
         let x = Tensor.randomNormal([64, 3, 20, 20], using: &g)
@@ -11,8 +11,11 @@ struct ParallelKernelTests {
         let options = Convolution2DOptions(padding: Padding2D(1))
         let strided = Convolution2DOptions(stride: 2, padding: Padding2D(1))
         let wide = Tensor.randomNormal([80, 140], using: &g)
-        let (projected, recurrent) = (Tensor.randomNormal([5, 64, 64], using: &g), Tensor.randomNormal([64, 16], using: &g) * 0.3)
+        // 20 steps of 96 rows with 32 hidden units: two blocks of 48 rows run the recurrence.
+        let (projected, recurrent) = (Tensor.randomNormal([20, 96, 128], using: &g), Tensor.randomNormal([128, 32], using: &g) * 0.3)
         let (a, b, at) = (Tensor.randomNormal([203, 140], using: &g), Tensor.randomNormal([140, 93], using: &g), Tensor.randomNormal([140, 197], using: &g))
+        let (features, gamma, beta) = (Tensor.randomNormal([50, 37], using: &g), Tensor.randomNormal([37], using: &g), Tensor.randomNormal([37], using: &g))
+        let (gammaC, betaC) = (Tensor.randomNormal([8], using: &g), Tensor.randomNormal([8], using: &g))
         func run() throws -> [[Float]] {
             let y = try conv2d(x, weight: w, options: options)
             let leaf = y.recorded()
@@ -27,13 +30,22 @@ struct ParallelKernelTests {
             let (p, r) = (projected.recorded(), recurrent.recorded())
             let states = try lstmRecurrence(projected: p, recurrentWeight: r)
             let lstmGradients = try gradients(of: states, wrt: [p, r], seed: tanh(states))
+            var normalizations: [Tensor] = []
+            for (input, scale, offset) in [(features, gamma, beta), (y, gammaC, betaC)] {
+                let leaves = [input.recorded(), scale.recorded(), offset.recorded()]
+                let result = try batchNormalized(leaves[0], scale: leaves[1], offset: leaves[2], epsilon: 1e-5)
+                normalizations += [result.output, result.mean, result.variance]
+                normalizations += try gradients(of: result.output, wrt: leaves, seed: tanh(result.output))
+            }
+            normalizations += [try softmax(a), try logSoftmax(wide)]
             var updated = x.detached
             updated.addInPlace(try y.reshaped(to: [x.count * 8 / 3]).rows(0..<x.count).reshaped(to: x.shape), scaledBy: -0.7)
             updated.scaleInPlace(by: 0.9, adding: x, scaledBy: 0.3)
             return [y.floats, pooled.floats, dy.floats, dx.floats, dw.floats, try (x * x + 1).floats, ys.floats, dws.floats, states.floats,
                     updated.floats, x.rawAffine(scale: 1.5, shift: -0.25).floats]
-                + lstmGradients.map(\.floats) + products.map(\.floats)
+                + lstmGradients.map(\.floats) + products.map(\.floats) + normalizations.map(\.floats)
         }
+        #expect(LSTMRowBlocks(batch: 96, hidden: 32, steps: 20).size < 96, "the recurrence runs in row blocks")
         let serial = try Parallel.$forcedParts.withValue(1) { try run() }
         for parts in [2, 3] {
             let split = try Parallel.$forcedParts.withValue(parts) { try run() }

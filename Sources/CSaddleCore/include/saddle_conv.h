@@ -31,13 +31,14 @@ typedef struct SaddleWindow {
                            int64_t out_count, int64_t reps, T *out);                           \
     void saddle_scatter_add_##S(const T *g, int64_t out_count, const int64_t *index,           \
                                 int64_t in_count, int64_t reps, T *dx);                        \
-    void saddle_batchnorm_channels_forward_##S(const T *x, int64_t n, int64_t c, int64_t s,    \
-                                               const T *gamma, const T *beta, T epsilon,       \
-                                               T *x_hat, T *out, T *mean, T *variance,         \
-                                               T *inv_std);                                    \
+    void saddle_batchnorm_channels_forward_##S(const T *x, int64_t n, int64_t c, int64_t ld,   \
+                                               int64_t s, const T *gamma, const T *beta,       \
+                                               T epsilon, T *x_hat, T *out, T *mean,           \
+                                               T *variance, T *inv_std);                       \
     void saddle_batchnorm_channels_backward_##S(const T *g, const T *x_hat, int64_t n,         \
-                                                int64_t c, int64_t s, const T *gamma,          \
-                                                const T *inv_std, T *dx, T *dgamma, T *dbeta); \
+                                                int64_t c, int64_t ld, int64_t s,              \
+                                                const T *gamma, const T *inv_std, T *dx,       \
+                                                T *dgamma, T *dbeta);                          \
     void saddle_planes_to_rows_##S(const T *x, int64_t n, int64_t o, int64_t oh, int64_t ow,   \
                                    int64_t wp, T *rows, int64_t ld);                           \
     void saddle_rows_to_planes_##S(const T *rows, int64_t ld, int64_t n, int64_t o, int64_t oh, \

@@ -72,12 +72,12 @@ typedef enum SaddleBinaryOp {
                                         const int64_t *labels, T *probabilities);              \
     void saddle_repeat_rows_##S(const T *row, int64_t rows, int64_t cols, T *out);             \
     void saddle_transpose_##S(const T *x, int64_t rows, int64_t cols, T *out);                 \
-    void saddle_batchnorm_forward_##S(const T *x, int64_t n, int64_t f, const T *gamma,        \
-                                      const T *beta, T epsilon, T *x_hat, T *out, T *mean,     \
-                                      T *variance, T *inv_std);                                \
+    void saddle_batchnorm_forward_##S(const T *x, int64_t n, int64_t f, int64_t ld,            \
+                                      const T *gamma, const T *beta, T epsilon, T *x_hat,      \
+                                      T *out, T *mean, T *variance, T *inv_std);               \
     void saddle_batchnorm_backward_##S(const T *g, const T *x_hat, int64_t n, int64_t f,       \
-                                       const T *gamma, const T *inv_std, T *dx, T *dgamma,     \
-                                       T *dbeta);                                              \
+                                       int64_t ld, const T *gamma, const T *inv_std, T *dx,    \
+                                       T *dgamma, T *dbeta);                                   \
     void saddle_lstm_cell_forward_##S(T *gates, const T *c_prev, int64_t b, int64_t h,        \
                                       T *c_out, T *tanh_c, T *h_out);                          \
     void saddle_lstm_cell_backward_##S(const T *gates, const T *c_prev, const T *tanh_c,      \

@@ -1,4 +1,5 @@
 internal import CSaddleCore
+import Synchronization
 
 /// The LSTM recurrence over time-major projected inputs, from a zero initial state.
 ///
@@ -7,7 +8,8 @@ internal import CSaddleCore
 /// each step: gates = projected_t + h_{t-1} W_hh^T, i, f, o = sigmoid, g = tanh,
 /// c_t = f c_{t-1} + i g, h_t = o tanh(c_t). Returns every h_t, `[time, batch, hidden]`.
 /// One matrix product and one fused cell kernel per step forward, the same backward, and one
-/// matrix product for the recurrent weight's gradient; exact second derivatives come from a
+/// matrix product for the recurrent weight's gradient; blocks of the batch's rows run the whole
+/// recurrence concurrently (`LSTMRowBlocks`); exact second derivatives come from a
 /// step-by-step reference built of differentiable operations.
 /// - Throws: `TensorError` when the shapes or dtypes disagree.
 public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws -> Tensor {
@@ -23,21 +25,25 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
     }
     let (steps, batch, hidden) = (projected.shape[0], projected.shape[1], recurrentWeight.shape[1])
     let dtype = projected.dtype
-    let stepSize = batch * hidden
-    var gates = Tensor(uninitializedShape: projected.shape, dtype: dtype)
+    let gates = Tensor(uninitializedShape: projected.shape, dtype: dtype)
     gates.address.copyMemory(from: projected.address, byteCount: projected.count * dtype.byteCount)
-    var hs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
-    var cs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
-    var tanhCs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
+    let hs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
+    let cs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
+    let tanhCs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let weight = recurrentWeight.detached
-    @Sendable func view(_ t: Tensor, _ step: Int, _ width: Int) -> Tensor {
-        Tensor(storage: t.storage, offset: t.offset + step * batch * width, shape: [batch, width])
-    }
-    for t in 0..<steps {
-        var gatesT = view(gates, t, 4 * hidden)
-        if t > 0 { try Tensor.gemm(view(hs, t - 1, hidden), transposeA: false, weight, transposeB: true, into: &gatesT, beta: 1) }
-        lstmCellForward(gatesT, previousCell: t > 0 ? view(cs, t - 1, hidden) : nil, batch: batch, hidden: hidden,
-                        cell: view(cs, t, hidden), tanhCell: view(tanhCs, t, hidden), output: view(hs, t, hidden))
+    let blocks = LSTMRowBlocks(batch: batch, hidden: hidden, steps: steps)
+    try blocks.forEach { rows in
+        func view(_ t: Tensor, _ step: Int, _ width: Int) -> Tensor {
+            Tensor(storage: t.storage, offset: t.offset + (step * batch + rows.lowerBound) * width, shape: [rows.count, width])
+        }
+        for t in 0..<steps {
+            var gatesT = view(gates, t, 4 * hidden)
+            if t > 0 {
+                try Tensor.gemm(view(hs, t - 1, hidden), transposeA: false, weight, transposeB: true, into: &gatesT, beta: 1, blocked: false)
+            }
+            lstmCellForward(gatesT, previousCell: t > 0 ? view(cs, t - 1, hidden) : nil, hidden: hidden,
+                            cell: view(cs, t, hidden), tanhCell: view(tanhCs, t, hidden), output: view(hs, t, hidden))
+        }
     }
     let saved = (gates, cs, tanhCs, hs)
     return Tensor.recordFused(
@@ -47,18 +53,24 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
             let (gates, cs, tanhCs, hs) = saved
             let g = c.cotangent.detached
             let weight = c.inputs[1].detached
-            var dGates = Tensor(uninitializedShape: [steps, batch, 4 * hidden], dtype: dtype)
-            var dc = Tensor.zeros([batch, hidden], dtype: dtype)
-            var dh = Tensor(uninitializedShape: [batch, hidden], dtype: dtype)
-            for t in stride(from: steps - 1, through: 0, by: -1) {
-                dh.address.copyMemory(from: g.address + t * stepSize * dtype.byteCount, byteCount: stepSize * dtype.byteCount)
-                if t < steps - 1 {
-                    try Tensor.gemm(view(dGates, t + 1, 4 * hidden), transposeA: false, weight, transposeB: false, into: &dh, beta: 1)
+            let dGates = Tensor(uninitializedShape: [steps, batch, 4 * hidden], dtype: dtype)
+            let dc = Tensor.zeros([batch, hidden], dtype: dtype)
+            let dh = Tensor(uninitializedShape: [batch, hidden], dtype: dtype)
+            try blocks.forEach { rows in
+                func view(_ t: Tensor, _ step: Int, _ width: Int) -> Tensor {
+                    Tensor(storage: t.storage, offset: t.offset + (step * batch + rows.lowerBound) * width, shape: [rows.count, width])
                 }
-                lstmCellBackward(
-                    gates: view(gates, t, 4 * hidden), previousCell: t > 0 ? view(cs, t - 1, hidden) : nil,
-                    tanhCell: view(tanhCs, t, hidden), dh: dh, dc: dc, batch: batch, hidden: hidden,
-                    dGates: view(dGates, t, 4 * hidden))
+                var dhRows = view(dh, 0, hidden)
+                for t in stride(from: steps - 1, through: 0, by: -1) {
+                    dhRows.address.copyMemory(from: view(g, t, hidden).address, byteCount: rows.count * hidden * dtype.byteCount)
+                    if t < steps - 1 {
+                        try Tensor.gemm(view(dGates, t + 1, 4 * hidden), transposeA: false, weight, transposeB: false, into: &dhRows, beta: 1, blocked: false)
+                    }
+                    lstmCellBackward(
+                        gates: view(gates, t, 4 * hidden), previousCell: t > 0 ? view(cs, t - 1, hidden) : nil,
+                        tanhCell: view(tanhCs, t, hidden), dh: dhRows, dc: view(dc, 0, hidden), hidden: hidden,
+                        dGates: view(dGates, t, 4 * hidden))
+                }
             }
             var dWeight: Tensor?
             if c.needsGradient(1) {
@@ -74,38 +86,65 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
         })
 }
 
-/// The fused cell of one step, split over the cores by rows of the batch (each row is computed
-/// alone, so the bits do not depend on the split).
-private func lstmCellForward(_ gates: Tensor, previousCell: Tensor?, batch: Int, hidden: Int, cell: Tensor, tanhCell: Tensor, output: Tensor) {
-    Parallel.forEachRange(batch, elements: batch * 4 * hidden, minimum: Parallel.minimumElementwise) { rows in
-        let (wide, narrow, n) = (rows.lowerBound * 4 * hidden, rows.lowerBound * hidden, Int64(rows.count))
-        switch gates.dtype {
-        case .float32:
-            saddle_lstm_cell_forward_f32(
-                gates.pointer(Float.self) + wide, previousCell.map { $0.pointer(Float.self) + narrow }, n, Int64(hidden),
-                cell.pointer(Float.self) + narrow, tanhCell.pointer(Float.self) + narrow, output.pointer(Float.self) + narrow)
-        case .float64:
-            saddle_lstm_cell_forward_f64(
-                gates.pointer(Double.self) + wide, previousCell.map { $0.pointer(Double.self) + narrow }, n, Int64(hidden),
-                cell.pointer(Double.self) + narrow, tanhCell.pointer(Double.self) + narrow, output.pointer(Double.self) + narrow)
+/// The batch's rows in blocks that run the whole recurrence on their own: a row's state never
+/// depends on another row's, so each block runs every step (its gate product and cell) without
+/// waiting for the others, and the blocks are spread over the threads once per sequence rather
+/// than once per step. The blocks are a function of the shape alone (the sizes of
+/// `Tensor.gemmBlockExtent`, over all steps), so the bits do not depend on the thread count.
+struct LSTMRowBlocks: Sendable {
+    /// Rows per block (the last block may have fewer).
+    let size: Int
+    /// The number of rows.
+    let batch: Int
+
+    init(batch: Int, hidden: Int, steps: Int) {
+        self.batch = batch
+        size = Tensor.gemmBlockExtent(batch, other: 4 * hidden, k: hidden * steps)
+    }
+
+    /// Calls `body` once per block, the blocks spread over `ComputeThreads` threads; rethrows
+    /// the first error.
+    func forEach(_ body: @Sendable (Range<Int>) throws -> Void) throws {
+        let count = (batch + size - 1) / size
+        let failure = Mutex<(any Error)?>(nil)
+        Parallel.forEachRange(count, elements: Int.max, minimum: 0) { blocks in
+            for block in blocks {
+                do { try body((block * size)..<Swift.min(batch, (block + 1) * size)) } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
         }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 }
 
-/// The fused cell's backward step, split like the forward one.
-private func lstmCellBackward(gates: Tensor, previousCell: Tensor?, tanhCell: Tensor, dh: Tensor, dc: Tensor, batch: Int, hidden: Int, dGates: Tensor) {
-    Parallel.forEachRange(batch, elements: batch * 4 * hidden, minimum: Parallel.minimumElementwise) { rows in
-        let (wide, narrow, n) = (rows.lowerBound * 4 * hidden, rows.lowerBound * hidden, Int64(rows.count))
-        switch gates.dtype {
-        case .float32:
-            saddle_lstm_cell_backward_f32(
-                gates.pointer(Float.self) + wide, previousCell.map { $0.pointer(Float.self) + narrow }, tanhCell.pointer(Float.self) + narrow,
-                dh.pointer(Float.self) + narrow, dc.pointer(Float.self) + narrow, n, Int64(hidden), dGates.pointer(Float.self) + wide)
-        case .float64:
-            saddle_lstm_cell_backward_f64(
-                gates.pointer(Double.self) + wide, previousCell.map { $0.pointer(Double.self) + narrow }, tanhCell.pointer(Double.self) + narrow,
-                dh.pointer(Double.self) + narrow, dc.pointer(Double.self) + narrow, n, Int64(hidden), dGates.pointer(Double.self) + wide)
-        }
+/// The fused cell of one step over a block of rows (each row is computed alone).
+private func lstmCellForward(_ gates: Tensor, previousCell: Tensor?, hidden: Int, cell: Tensor, tanhCell: Tensor, output: Tensor) {
+    let (n, h) = (Int64(gates.shape[0]), Int64(hidden))
+    switch gates.dtype {
+    case .float32:
+        saddle_lstm_cell_forward_f32(
+            gates.pointer(Float.self), previousCell?.pointer(Float.self), n, h, cell.pointer(Float.self), tanhCell.pointer(Float.self),
+            output.pointer(Float.self))
+    case .float64:
+        saddle_lstm_cell_forward_f64(
+            gates.pointer(Double.self), previousCell?.pointer(Double.self), n, h, cell.pointer(Double.self), tanhCell.pointer(Double.self),
+            output.pointer(Double.self))
+    }
+}
+
+/// The fused cell's backward step over a block of rows.
+private func lstmCellBackward(gates: Tensor, previousCell: Tensor?, tanhCell: Tensor, dh: Tensor, dc: Tensor, hidden: Int, dGates: Tensor) {
+    let (n, h) = (Int64(gates.shape[0]), Int64(hidden))
+    switch gates.dtype {
+    case .float32:
+        saddle_lstm_cell_backward_f32(
+            gates.pointer(Float.self), previousCell?.pointer(Float.self), tanhCell.pointer(Float.self), dh.pointer(Float.self),
+            dc.pointer(Float.self), n, h, dGates.pointer(Float.self))
+    case .float64:
+        saddle_lstm_cell_backward_f64(
+            gates.pointer(Double.self), previousCell?.pointer(Double.self), tanhCell.pointer(Double.self), dh.pointer(Double.self),
+            dc.pointer(Double.self), n, h, dGates.pointer(Double.self))
     }
 }
 

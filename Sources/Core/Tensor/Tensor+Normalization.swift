@@ -55,60 +55,76 @@ public func batchNormalized(
 }
 
 /// The fused batch-normalization kernels for an `[n, f, s]` layout: the row-wise pair for
-/// `[batch, features]` (vectorized across features), the per-channel pair otherwise.
+/// `[batch, features]` (vectorized across features), the per-channel pair otherwise. Features
+/// are independent, so large inputs are split over the threads by ranges of features; each
+/// feature is summed in the same order whatever the split.
 private struct BatchNormKernels: Sendable {
     let n, f, s: Int
     let rows: Bool
+
+    /// Calls `body` with feature ranges as (first feature, feature count, element offset of the first).
+    private func forEachFeatureRange(_ body: @Sendable (Int, Int64, Int) -> Void) {
+        let stride = rows ? 1 : s
+        Parallel.forEachRange(f, elements: n * f * s, minimum: Parallel.minimumElementwise) { range in
+            body(range.lowerBound, Int64(range.count), range.lowerBound * stride)
+        }
+    }
 
     func forward(
         _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ epsilon: Double,
         normalized: Tensor, out: Tensor, mean: Tensor, variance: Tensor, inverseStd: Tensor
     ) {
-        let (n, f, s) = (Int64(n), Int64(f), Int64(s))
-        switch x.dtype {
-        case .float32:
-            let args = (x.pointer(Float.self), gamma.pointer(Float.self), beta.pointer(Float.self), Float(epsilon))
-            if rows {
-                saddle_batchnorm_forward_f32(
-                    args.0, n, f, args.1, args.2, args.3, normalized.pointer(Float.self), out.pointer(Float.self), mean.pointer(Float.self),
-                    variance.pointer(Float.self), inverseStd.pointer(Float.self))
-            } else {
-                saddle_batchnorm_channels_forward_f32(
-                    args.0, n, f, s, args.1, args.2, args.3, normalized.pointer(Float.self), out.pointer(Float.self), mean.pointer(Float.self),
-                    variance.pointer(Float.self), inverseStd.pointer(Float.self))
-            }
-        case .float64:
-            let args = (x.pointer(Double.self), gamma.pointer(Double.self), beta.pointer(Double.self), epsilon)
-            if rows {
-                saddle_batchnorm_forward_f64(
-                    args.0, n, f, args.1, args.2, args.3, normalized.pointer(Double.self), out.pointer(Double.self), mean.pointer(Double.self),
-                    variance.pointer(Double.self), inverseStd.pointer(Double.self))
-            } else {
-                saddle_batchnorm_channels_forward_f64(
-                    args.0, n, f, s, args.1, args.2, args.3, normalized.pointer(Double.self), out.pointer(Double.self), mean.pointer(Double.self),
-                    variance.pointer(Double.self), inverseStd.pointer(Double.self))
+        let (n, ld, s, rows) = (Int64(n), Int64(f), Int64(s), rows)
+        forEachFeatureRange { j, count, at in
+            switch x.dtype {
+            case .float32:
+                func p(_ t: Tensor, _ offset: Int) -> UnsafeMutablePointer<Float> { t.pointer(Float.self) + offset }
+                if rows {
+                    saddle_batchnorm_forward_f32(
+                        p(x, at), n, count, ld, p(gamma, j), p(beta, j), Float(epsilon), p(normalized, at), p(out, at), p(mean, j),
+                        p(variance, j), p(inverseStd, j))
+                } else {
+                    saddle_batchnorm_channels_forward_f32(
+                        p(x, at), n, count, ld, s, p(gamma, j), p(beta, j), Float(epsilon), p(normalized, at), p(out, at), p(mean, j),
+                        p(variance, j), p(inverseStd, j))
+                }
+            case .float64:
+                func p(_ t: Tensor, _ offset: Int) -> UnsafeMutablePointer<Double> { t.pointer(Double.self) + offset }
+                if rows {
+                    saddle_batchnorm_forward_f64(
+                        p(x, at), n, count, ld, p(gamma, j), p(beta, j), epsilon, p(normalized, at), p(out, at), p(mean, j),
+                        p(variance, j), p(inverseStd, j))
+                } else {
+                    saddle_batchnorm_channels_forward_f64(
+                        p(x, at), n, count, ld, s, p(gamma, j), p(beta, j), epsilon, p(normalized, at), p(out, at), p(mean, j),
+                        p(variance, j), p(inverseStd, j))
+                }
             }
         }
     }
 
     func backward(_ g: Tensor, _ normalized: Tensor, _ gamma: Tensor, _ inverseStd: Tensor, dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
-        let (n, f, s) = (Int64(n), Int64(f), Int64(s))
-        switch g.dtype {
-        case .float32:
-            let args = (g.pointer(Float.self), normalized.pointer(Float.self), gamma.pointer(Float.self), inverseStd.pointer(Float.self))
-            if rows {
-                saddle_batchnorm_backward_f32(args.0, args.1, n, f, args.2, args.3, dx.pointer(Float.self), dGamma.pointer(Float.self), dBeta.pointer(Float.self))
-            } else {
-                saddle_batchnorm_channels_backward_f32(
-                    args.0, args.1, n, f, s, args.2, args.3, dx.pointer(Float.self), dGamma.pointer(Float.self), dBeta.pointer(Float.self))
-            }
-        case .float64:
-            let args = (g.pointer(Double.self), normalized.pointer(Double.self), gamma.pointer(Double.self), inverseStd.pointer(Double.self))
-            if rows {
-                saddle_batchnorm_backward_f64(args.0, args.1, n, f, args.2, args.3, dx.pointer(Double.self), dGamma.pointer(Double.self), dBeta.pointer(Double.self))
-            } else {
-                saddle_batchnorm_channels_backward_f64(
-                    args.0, args.1, n, f, s, args.2, args.3, dx.pointer(Double.self), dGamma.pointer(Double.self), dBeta.pointer(Double.self))
+        let (n, ld, s, rows) = (Int64(n), Int64(f), Int64(s), rows)
+        forEachFeatureRange { j, count, at in
+            switch g.dtype {
+            case .float32:
+                func p(_ t: Tensor, _ offset: Int) -> UnsafeMutablePointer<Float> { t.pointer(Float.self) + offset }
+                if rows {
+                    saddle_batchnorm_backward_f32(
+                        p(g, at), p(normalized, at), n, count, ld, p(gamma, j), p(inverseStd, j), p(dx, at), p(dGamma, j), p(dBeta, j))
+                } else {
+                    saddle_batchnorm_channels_backward_f32(
+                        p(g, at), p(normalized, at), n, count, ld, s, p(gamma, j), p(inverseStd, j), p(dx, at), p(dGamma, j), p(dBeta, j))
+                }
+            case .float64:
+                func p(_ t: Tensor, _ offset: Int) -> UnsafeMutablePointer<Double> { t.pointer(Double.self) + offset }
+                if rows {
+                    saddle_batchnorm_backward_f64(
+                        p(g, at), p(normalized, at), n, count, ld, p(gamma, j), p(inverseStd, j), p(dx, at), p(dGamma, j), p(dBeta, j))
+                } else {
+                    saddle_batchnorm_channels_backward_f64(
+                        p(g, at), p(normalized, at), n, count, ld, s, p(gamma, j), p(inverseStd, j), p(dx, at), p(dGamma, j), p(dBeta, j))
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 internal import CSaddleCore
 
-/// log softmax along `axis`: x - max - log(sum(exp(x - max))), stable for large inputs.
+/// log softmax along `axis`: x - max - log(sum(exp(x - max))), stable for large inputs. Along
+/// the last axis, large inputs are split over the threads by rows.
 /// Gradient: g - softmax(x) * sum(g).
 /// - Throws: `TensorError.invalidArgument` for an axis out of range.
 public func logSoftmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
@@ -9,10 +10,13 @@ public func logSoftmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     if axis == x.rank - 1 {
         let cols = x.shape[axis]
         let rows = cols == 0 ? 0 : x.count / cols
-        var out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
-        switch x.dtype {
-        case .float32: saddle_log_softmax_rows_f32(x.pointer(Float.self), Int64(rows), Int64(cols), out.pointer(Float.self))
-        case .float64: saddle_log_softmax_rows_f64(x.pointer(Double.self), Int64(rows), Int64(cols), out.pointer(Double.self))
+        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
+        Parallel.forEachRange(rows, elements: x.count, minimum: Parallel.minimumElementwise) { range in
+            let (at, count) = (range.lowerBound * cols, Int64(range.count))
+            switch x.dtype {
+            case .float32: saddle_log_softmax_rows_f32(x.pointer(Float.self) + at, count, Int64(cols), out.pointer(Float.self) + at)
+            case .float64: saddle_log_softmax_rows_f64(x.pointer(Double.self) + at, count, Int64(cols), out.pointer(Double.self) + at)
+            }
         }
         output = out
     } else {
@@ -34,7 +38,8 @@ public func logSoftmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     }
 }
 
-/// softmax along `axis`: exp(x - max) / sum(exp(x - max)). Gradient: y (g - sum(g y)).
+/// softmax along `axis`: exp(x - max) / sum(exp(x - max)), split over the threads by rows
+/// along the last axis. Gradient: y (g - sum(g y)).
 /// - Throws: `TensorError.invalidArgument` for an axis out of range.
 public func softmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     let axis = try x.normalized(axis: axis, op: "softmax")
@@ -42,10 +47,13 @@ public func softmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     if axis == x.rank - 1 {
         let cols = x.shape[axis]
         let rows = cols == 0 ? 0 : x.count / cols
-        var out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
-        switch x.dtype {
-        case .float32: saddle_softmax_rows_f32(x.pointer(Float.self), Int64(rows), Int64(cols), out.pointer(Float.self))
-        case .float64: saddle_softmax_rows_f64(x.pointer(Double.self), Int64(rows), Int64(cols), out.pointer(Double.self))
+        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
+        Parallel.forEachRange(rows, elements: x.count, minimum: Parallel.minimumElementwise) { range in
+            let (at, count) = (range.lowerBound * cols, Int64(range.count))
+            switch x.dtype {
+            case .float32: saddle_softmax_rows_f32(x.pointer(Float.self) + at, count, Int64(cols), out.pointer(Float.self) + at)
+            case .float64: saddle_softmax_rows_f64(x.pointer(Double.self) + at, count, Int64(cols), out.pointer(Double.self) + at)
+            }
         }
         output = out
     } else {
@@ -113,7 +121,7 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor) throws -> Tensor
             return try (t * (saved - target)).reshaped(to: [c.directions, -1]).sum(alongAxis: 1) * (1 / Double(rows))
         }
     ) { c in
-        let scale = try c.cotangent * (1 / Double(rows))
+        let scale = c.cotangent * (1 / Double(rows))
         if c.isCreatingGraph {
             return [try (softmax(c.inputs[0]) - target) * scale]
         }
