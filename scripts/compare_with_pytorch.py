@@ -48,6 +48,10 @@ ROWS = {
         "hessian_tiny_105_ms", ("d_hessian", "full_hessian_autograd_vectorize_ms"), "hessian_tiny_params", ("d_hessian", "tiny_params")),
     "hessian_tiny_105_ms_vs_torch_func": (
         "hessian_tiny_105_ms", ("d_hessian", "full_hessian_func_jacfwd_jacrev_ms"), "hessian_tiny_params", ("d_hessian", "tiny_params")),
+    # JAX's jax.hessian under jit (../shared/bench/jax_bench.py), when --jax is given: a path
+    # that starts with "@jax" is read from the round's JAX output rather than PyTorch's.
+    "hessian_tiny_105_ms_vs_jax_jit": (
+        "hessian_tiny_105_ms", ("@jax", "d_hessian", "full_hessian_jit_ms"), "hessian_tiny_params", ("@jax", "d_hessian", "tiny_params")),
     "hvp_mlp_64_256_256_10_b128_ms": (
         "hvp_mlp_64_256_256_10_b128_ms", ("d_hessian", "hvp_mlp_64_256_256_10_b128_ms"), "curvature_mlp_64_256_256_10_b128_params", MLP_SMALL),
     "grad_mlp_64_256_256_10_b128_ms": (
@@ -80,6 +84,13 @@ def lookup(data, path):
     return data
 
 
+def reference(round_, path):
+    """A reference figure of one round: PyTorch's, or JAX's for a path starting with "@jax"."""
+    if path and path[0] == "@jax":
+        return lookup(round_.get("jax"), path[1:])
+    return lookup(round_["torch"], path)
+
+
 def git_commit():
     def git(*args):
         p = subprocess.run(["git", *args], capture_output=True, text=True)
@@ -98,6 +109,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-other", type=float, default=0.05)
     ap.add_argument("--json", help="write every round and the summary here")
+    ap.add_argument("--jax", action="store_true", help="also run jax_bench.py in every round (needs jax[cpu])")
     ap.add_argument("--summarize", metavar="JSON", help="print the table for the rounds saved in JSON instead of running")
     a = ap.parse_args()
     if a.summarize:
@@ -113,12 +125,21 @@ def main():
     for r in range(a.rounds):
         s, so = run([a.saddle, "--threads", str(a.threads)], run_quiet)
         t, to = run([sys.executable, torch_bench, "--threads", str(a.threads)], run_quiet)
+        entry = {"round": r + 1, "saddle_other_cpu_frac": so, "torch_other_cpu_frac": to, "saddle": s, "torch": t}
         kept = so <= a.max_other and to <= a.max_other
-        print(f"round {r + 1}: saddle other_cpu_frac={so:.3f}, torch other_cpu_frac={to:.3f}{'' if kept else ' (dropped)'}", file=sys.stderr)
-        rounds.append({"round": r + 1, "kept": kept, "saddle_other_cpu_frac": so, "torch_other_cpu_frac": to, "saddle": s, "torch": t})
+        if a.jax:
+            j, jo = run([sys.executable, os.path.join(a.bench_dir, "jax_bench.py"), "--threads", str(a.threads)], run_quiet)
+            entry.update(jax=j, jax_other_cpu_frac=jo)
+            kept = kept and jo <= a.max_other
+        entry["kept"] = kept
+        print(f"round {r + 1}: saddle other_cpu_frac={so:.3f}, torch other_cpu_frac={to:.3f}"
+              + (f", jax other_cpu_frac={entry['jax_other_cpu_frac']:.3f}" if a.jax else "") + ("" if kept else " (dropped)"), file=sys.stderr)
+        rounds.append(entry)
     machine = {key: rounds[0]["saddle"].get(key) for key in MACHINE_KEYS}
     machine["torch"] = lookup(rounds[0]["torch"], ("meta", "torch"))
     machine["torch_cpu_capability"] = lookup(rounds[0]["torch"], ("meta", "cpu_capability"))
+    if a.jax:
+        machine["jax"] = lookup(rounds[0]["jax"], ("meta", "jax"))
     machine["commit"] = git_commit()
     summarize(rounds, machine, a.max_other, a.json)
 
@@ -132,15 +153,17 @@ def summarize(rounds, machine, max_other, out):
     summary = {"rounds": len(rounds), "rounds_kept": len(kept), "workloads": {}, "refused": {}, "missing": {}}
     print(f"{'workload':40} {'saddle':>10} {'pytorch':>10} {'ratio':>7}  pairs (saddle/pytorch)")
     for row, (key, path, saddle_count_key, torch_count_path) in ROWS.items():
-        pairs = [(r["saddle"][key], lookup(r["torch"], path)) for r in kept
-                 if key in r["saddle"] and isinstance(lookup(r["torch"], path), (int, float))]
+        if path[0] == "@jax" and not any("jax" in r for r in kept):
+            continue
+        pairs = [(r["saddle"][key], reference(r, path)) for r in kept
+                 if key in r["saddle"] and isinstance(reference(r, path), (int, float))]
         if not pairs:
             sides = [side for side, present in (("saddle", any(key in r["saddle"] for r in kept)),
-                                                ("pytorch", any(lookup(r["torch"], path) is not None for r in kept))) if not present]
+                                                ("pytorch", any(reference(r, path) is not None for r in kept))) if not present]
             summary["missing"][row] = sides
             print(f"{row:40} not compared: no figure from {' or '.join(sides)}")
             continue
-        counts = (kept[0]["saddle"].get(saddle_count_key), lookup(kept[0]["torch"], torch_count_path))
+        counts = (kept[0]["saddle"].get(saddle_count_key), reference(kept[0], torch_count_path))
         if None in counts or counts[0] != counts[1]:
             summary["refused"][row] = {"saddle_params": counts[0], "pytorch_params": counts[1]}
             print(f"{row:40} REFUSED: parameter counts differ or are missing (saddle {counts[0]}, pytorch {counts[1]})")

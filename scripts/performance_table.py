@@ -23,6 +23,7 @@ LABELS = {
     "hessian_tiny_105_ms": "full Hessian, 105 parameters, vs `torch.autograd.functional.hessian`",
     "hessian_tiny_105_ms_vs_vectorized": "the same vs its `vectorize=True`",
     "hessian_tiny_105_ms_vs_torch_func": "the same vs `torch.func` (jacfwd of jacrev)",
+    "hessian_tiny_105_ms_vs_jax_jit": "the same vs JAX's `jax.hessian` under `jit` (JAX in the PyTorch column)",
     "hvp_mlp_64_256_256_10_b128_ms": "Hessian-vector product, MLP 64-256-256-10",
     "grad_mlp_64_256_256_10_b128_ms": "gradient, MLP 64-256-256-10",
     "cnn_fmnist_b128_step_ms": "CNN of torch_bench.py, batch 128, SGD step",
@@ -43,7 +44,8 @@ def table(result, name):
         "named; ratio = Saddle / PyTorch (below 1: Saddle is faster).",
         f"Machine: {machine.get('cpu_model')}, {machine.get('cpu_cores')} cores, Linux {machine.get('os_kernel')}. Saddle at commit",
         f"`{commit}` on {machine.get('threads')} threads, OpenBLAS {build[1]} with its {machine.get('blas_core')} kernels;",
-        f"PyTorch {machine.get('torch')} on the CPU ({machine.get('torch_cpu_capability')}). Matrix library at 1024^3: Saddle's sgemm",
+        f"PyTorch {machine.get('torch')} on the CPU ({machine.get('torch_cpu_capability')})"
+        + (f", JAX {machine['jax']}" if machine.get("jax") else "") + ". Matrix library at 1024^3: Saddle's sgemm",
         f"{summary.get('sgemm_1024_gflops') or float('nan'):.0f} GFLOP/s, `torch.mm` {summary.get('torch_mm_1024_gflops') or float('nan'):.0f} GFLOP/s.",
         "",
         "| workload | parameters | Saddle | PyTorch | ratio |",

@@ -392,3 +392,31 @@ SADDLE_CLONES void S(saddle_lstm_cell_backward)(const T *gates, const T *c_prev,
         }
     }
 }
+
+// Copies x into out in the order of a permutation of its axes: out has `rank` (1...8) axes of
+// extents `shape`, and moving one step along output axis k moves strides[k] elements in x. The
+// last output axis is copied as a run (memcpy when it is contiguous in x, a strided loop
+// otherwise).
+SADDLE_CLONES void S(saddle_permute)(const T *x, int64_t rank, const int64_t *shape,
+                                     const int64_t *strides, T *out) {
+    int64_t index[8] = {0};
+    int64_t inner = shape[rank - 1], step = strides[rank - 1], outer = 1;
+    for (int64_t k = 0; k < rank - 1; k++) outer *= shape[k];
+    int64_t offset = 0;
+    for (int64_t o = 0; o < outer; o++) {
+        const T *src = x + offset;
+        if (step == 1) {
+            memcpy(out, src, (size_t)inner * sizeof(T));
+        } else {
+            for (int64_t j = 0; j < inner; j++) out[j] = src[j * step];
+        }
+        out += inner;
+        for (int64_t k = rank - 2; k >= 0; k--) {
+            index[k]++;
+            offset += strides[k];
+            if (index[k] < shape[k]) break;
+            offset -= strides[k] * shape[k];
+            index[k] = 0;
+        }
+    }
+}

@@ -78,6 +78,8 @@ typedef enum SaddleBinaryOp {
     void saddle_batchnorm_backward_##S(const T *g, const T *x_hat, int64_t n, int64_t f,       \
                                        int64_t ld, const T *gamma, const T *inv_std, T *dx,    \
                                        T *dgamma, T *dbeta);                                   \
+    void saddle_permute_##S(const T *x, int64_t rank, const int64_t *shape,                    \
+                            const int64_t *strides, T *out);                                   \
     void saddle_lstm_cell_forward_##S(T *gates, const T *c_prev, int64_t b, int64_t h,        \
                                       T *c_out, T *tanh_c, T *h_out);                          \
     void saddle_lstm_cell_backward_##S(const T *gates, const T *c_prev, const T *tanh_c,      \

@@ -92,6 +92,17 @@ public enum BLAS {
             setenv("OPENBLAS_CORETYPE", suggestion, 0)
         }
         let candidates = environment["SADDLE_BLAS_LIBRARY"].map { [$0] } ?? ["libopenblas.so.0", "libopenblas.so"]
+        // OpenBLAS starts its thread pool when it loads, with OPENBLAS_NUM_THREADS threads (else
+        // one per core), and idle pool threads spin in sched_yield for a while after each call:
+        // in a short run they took a core from Saddle's own threads. Saddle runs every call on
+        // the calling thread, so the library loads with one thread; the variable is restored
+        // afterwards (read first by ComputeThreads, which falls back on it).
+        _ = ComputeThreads.initial
+        let previousThreads = environment["OPENBLAS_NUM_THREADS"]
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
+        defer {
+            if let previousThreads { setenv("OPENBLAS_NUM_THREADS", previousThreads, 1) } else { unsetenv("OPENBLAS_NUM_THREADS") }
+        }
         var reasons: [String] = []
         for path in candidates {
             var table = SaddleBLAS()
