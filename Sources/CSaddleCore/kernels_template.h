@@ -80,6 +80,31 @@ SADDLE_CLONES void S(saddle_binary)(int op, const T *a, int64_t stride_a, const 
     }
 }
 
+// `op` over a broadcast: axis 0 of `extents` (rank 1...8) is the innermost, run by
+// saddle_binary with the operands' element strides strides_a[0] and strides_b[0]; the other
+// axes step through the runs like an odometer, innermost first. out is dense.
+SADDLE_CLONES void S(saddle_binary_broadcast)(int op, const T *a, const T *b, T *out, int64_t rank,
+                                              const int64_t *extents, const int64_t *strides_a,
+                                              const int64_t *strides_b) {
+    int64_t index[8] = {0};
+    int64_t runs = 1, inner = extents[0];
+    for (int64_t k = 1; k < rank; k++) runs *= extents[k];
+    int64_t offset_a = 0, offset_b = 0;
+    for (int64_t r = 0; r < runs; r++) {
+        S(saddle_binary)(op, a + offset_a, strides_a[0], b + offset_b, strides_b[0], out, inner);
+        out += inner;
+        for (int64_t k = 1; k < rank; k++) {
+            index[k]++;
+            offset_a += strides_a[k];
+            offset_b += strides_b[k];
+            if (index[k] < extents[k]) break;
+            offset_a -= strides_a[k] * extents[k];
+            offset_b -= strides_b[k] * extents[k];
+            index[k] = 0;
+        }
+    }
+}
+
 SADDLE_CLONES void S(saddle_affine)(const T *x, T alpha, T beta, T *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = alpha * x[i] + beta;
 }
@@ -318,11 +343,18 @@ SADDLE_CLONES void S(saddle_batchnorm_backward)(const T *g, const T *x_hat, int6
 }
 
 // One LSTM step on a batch of b rows with h hidden units. `gates` [b, 4h] holds the
-// pre-activations (i, f, g, o blocks) on entry and the activations on exit; c_prev [b, h] (NULL
-// means zeros) gives c = f c_prev + i g, and h_out = o tanh(c); tanh(c) is kept for backward.
-SADDLE_CLONES void S(saddle_lstm_cell_forward)(T *gates, const T *c_prev, int64_t b, int64_t h,
-                                               T *c_out, T *tanh_c, T *h_out) {
+// pre-activations (i, f, g, o blocks) on entry, plus `added` [b, 4h] when that is not NULL (the
+// step's input projection, added here rather than copied into gates before the recurrent
+// product), and the activations on exit; c_prev [b, h] (NULL means zeros) gives
+// c = f c_prev + i g, and h_out = o tanh(c); tanh(c) is kept for backward.
+SADDLE_CLONES void S(saddle_lstm_cell_forward)(T *gates, const T *added, const T *c_prev, int64_t b,
+                                               int64_t h, T *c_out, T *tanh_c, T *h_out) {
     for (int64_t r = 0; r < b; r++) {
+        if (added) {
+            T *restrict row = gates + r * 4 * h;
+            const T *restrict extra = added + r * 4 * h;
+            for (int64_t k = 0; k < 4 * h; k++) row[k] += extra[k];
+        }
         T *restrict gi = gates + r * 4 * h;
         T *restrict gf = gi + h;
         T *restrict gg = gf + h;

@@ -46,9 +46,9 @@ struct ParallelKernelTests {
                 + lstmGradients.map(\.floats) + products.map(\.floats) + normalizations.map(\.floats)
         }
         #expect(LSTMRowBlocks(batch: 96, hidden: 32, steps: 20).size < 96, "the recurrence runs in row blocks")
-        let serial = try Parallel.$forcedParts.withValue(1) { try run() }
+        let serial = try Parallel.withForcedParts(1) { try run() }
         for parts in [2, 3] {
-            let split = try Parallel.$forcedParts.withValue(parts) { try run() }
+            let split = try Parallel.withForcedParts(parts) { try run() }
             for (index, (a, b)) in zip(serial, split).enumerated() {
                 let same = a == b
                 #expect(same, "result \(index) differs with \(parts) parts: \(zip(a, b).filter { $0 != $1 }.count) of \(a.count) values")
@@ -68,7 +68,7 @@ struct ParallelKernelTests {
             var expected = [Double](repeating: 0, count: m * n)
             for i in 0..<m { for j in 0..<n { for l in 0..<k { expected[i * n + j] += av[i * k + l] * bv[l * n + j] } } }
             let at = try a.transposed(), bt = try b.transposed()
-            let results = try Parallel.$forcedParts.withValue(2) {
+            let results = try Parallel.withForcedParts(2) {
                 try [matmul(a, b), matmul(at, b, transposeA: true), matmul(a, bt, transposeB: true), matmul(at, bt, transposeA: true, transposeB: true)]
             }
             for (index, result) in results.enumerated() {

@@ -54,6 +54,9 @@ typedef enum SaddleBinaryOp {
 
 #define SADDLE_DECLARE_KERNELS(T, S)                                                            \
     void saddle_unary_##S(int op, const T *x, T *out, int64_t n);                              \
+    void saddle_binary_broadcast_##S(int op, const T *a, const T *b, T *out, int64_t rank,     \
+                                     const int64_t *extents, const int64_t *strides_a,         \
+                                     const int64_t *strides_b);                                \
     void saddle_binary_##S(int op, const T *a, int64_t stride_a, const T *b, int64_t stride_b, \
                            T *out, int64_t n);                                                 \
     void saddle_affine_##S(const T *x, T alpha, T beta, T *out, int64_t n);                    \
@@ -80,8 +83,8 @@ typedef enum SaddleBinaryOp {
                                        T *dgamma, T *dbeta);                                   \
     void saddle_permute_##S(const T *x, int64_t rank, const int64_t *shape,                    \
                             const int64_t *strides, T *out);                                   \
-    void saddle_lstm_cell_forward_##S(T *gates, const T *c_prev, int64_t b, int64_t h,        \
-                                      T *c_out, T *tanh_c, T *h_out);                          \
+    void saddle_lstm_cell_forward_##S(T *gates, const T *added, const T *c_prev, int64_t b,    \
+                                      int64_t h, T *c_out, T *tanh_c, T *h_out);               \
     void saddle_lstm_cell_backward_##S(const T *gates, const T *c_prev, const T *tanh_c,      \
                                        const T *dh, T *dc, int64_t b, int64_t h, T *d_gates);
 

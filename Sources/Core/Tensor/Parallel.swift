@@ -67,12 +67,24 @@ enum Parallel {
     static let minimumElementwise = ProcessInfo.processInfo.environment["SADDLE_SPLIT_MINIMUM"].flatMap(Int.init).map { Swift.max(0, $0) } ?? 1 << 18
 
     /// Forces a number of parts regardless of size and thread count (tests compare the bits
-    /// of split and unsplit runs with it).
-    @TaskLocal static var forcedParts: Int?
+    /// of split and unsplit runs with it); set through `withForcedParts`.
+    @TaskLocal private static var forcedParts: Int?
+
+    /// How many `withForcedParts` scopes are open in the process: while none is, `parts` does
+    /// not read the task-local (a lookup that cost the tiny Hessian's thousands of small
+    /// kernels several percent of their time).
+    private static let forcing = Atomic<Int>(0)
+
+    /// Runs `body` with every split forced to `parts` parts (at most the number of items).
+    static func withForcedParts<R>(_ parts: Int, _ body: () throws -> R) rethrows -> R {
+        forcing.add(1, ordering: .sequentiallyConsistent)
+        defer { forcing.subtract(1, ordering: .sequentiallyConsistent) }
+        return try $forcedParts.withValue(parts, operation: body)
+    }
 
     /// The number of parts for `count` independent items of work touching `elements` elements.
     static func parts(_ count: Int, elements: Int, minimum: Int) -> Int {
-        if let forced = forcedParts { return Swift.max(1, Swift.min(forced, count)) }
+        if forcing.load(ordering: .relaxed) > 0, let forced = forcedParts { return Swift.max(1, Swift.min(forced, count)) }
         guard elements >= minimum, count > 1 else { return 1 }
         return Swift.min(ComputeThreads.count, count)
     }

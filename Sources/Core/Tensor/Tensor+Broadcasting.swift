@@ -57,6 +57,30 @@ extension Tensor {
                 dims.append((e, a, b))
             }
         }
+        // A small broadcast of up to 8 merged axes runs in one C call that steps through the
+        // runs itself (thousands of short runs cost more in Swift than in their kernels); a
+        // large one splits each run over the threads.
+        if dims.count <= 8, Parallel.parts(dims[0].extent, elements: n, minimum: Parallel.minimumElementwise) == 1 {
+            let (extents, stridesA, stridesB) = (dims.map { Int64($0.extent) }, dims.map { Int64($0.a) }, dims.map { Int64($0.b) })
+            extents.withUnsafeBufferPointer { e in
+                stridesA.withUnsafeBufferPointer { sa in
+                    stridesB.withUnsafeBufferPointer { sb in
+                        let rank = Int64(e.count)
+                        switch dtype {
+                        case .float32:
+                            saddle_binary_broadcast_f32(
+                                Int32(op.rawValue), pointer(Float.self), other.pointer(Float.self), out.pointer(Float.self), rank, e.baseAddress,
+                                sa.baseAddress, sb.baseAddress)
+                        case .float64:
+                            saddle_binary_broadcast_f64(
+                                Int32(op.rawValue), pointer(Double.self), other.pointer(Double.self), out.pointer(Double.self), rank, e.baseAddress,
+                                sa.baseAddress, sb.baseAddress)
+                        }
+                    }
+                }
+            }
+            return out
+        }
         let inner = dims.removeFirst()
         var index = [Int](repeating: 0, count: dims.count)
         var offsetA = 0

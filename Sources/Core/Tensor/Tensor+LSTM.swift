@@ -26,7 +26,6 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
     let (steps, batch, hidden) = (projected.shape[0], projected.shape[1], recurrentWeight.shape[1])
     let dtype = projected.dtype
     let gates = Tensor(uninitializedShape: projected.shape, dtype: dtype)
-    gates.address.copyMemory(from: projected.address, byteCount: projected.count * dtype.byteCount)
     let hs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let cs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
     let tanhCs = Tensor(uninitializedShape: [steps, batch, hidden], dtype: dtype)
@@ -37,12 +36,17 @@ public func lstmRecurrence(projected: Tensor, recurrentWeight: Tensor) throws ->
             Tensor(storage: t.storage, offset: t.offset + (step * batch + rows.lowerBound) * width, shape: [rows.count, width])
         }
         for t in 0..<steps {
+            // Step t's gates: h_{t-1} W_hh^T into the block, then the cell adds the projected
+            // inputs (at t = 0 the gates are the projected inputs alone), so the block is
+            // written once and read while it is still in the core's cache.
             var gatesT = view(gates, t, 4 * hidden)
             if t > 0 {
-                try Tensor.gemm(view(hs, t - 1, hidden), transposeA: false, weight, transposeB: true, into: &gatesT, beta: 1, blocked: false)
+                try Tensor.gemm(view(hs, t - 1, hidden), transposeA: false, weight, transposeB: true, into: &gatesT, beta: 0, blocked: false)
+            } else {
+                gatesT.address.copyMemory(from: view(projected, 0, 4 * hidden).address, byteCount: gatesT.count * dtype.byteCount)
             }
-            lstmCellForward(gatesT, previousCell: t > 0 ? view(cs, t - 1, hidden) : nil, hidden: hidden,
-                            cell: view(cs, t, hidden), tanhCell: view(tanhCs, t, hidden), output: view(hs, t, hidden))
+            lstmCellForward(gatesT, added: t > 0 ? view(projected, t, 4 * hidden) : nil, previousCell: t > 0 ? view(cs, t - 1, hidden) : nil,
+                            hidden: hidden, cell: view(cs, t, hidden), tanhCell: view(tanhCs, t, hidden), output: view(hs, t, hidden))
         }
     }
     let saved = (gates, cs, tanhCs, hs)
@@ -118,18 +122,19 @@ struct LSTMRowBlocks: Sendable {
     }
 }
 
-/// The fused cell of one step over a block of rows (each row is computed alone).
-private func lstmCellForward(_ gates: Tensor, previousCell: Tensor?, hidden: Int, cell: Tensor, tanhCell: Tensor, output: Tensor) {
+/// The fused cell of one step over a block of rows (each row is computed alone), adding `added`
+/// to the gates first when given.
+private func lstmCellForward(_ gates: Tensor, added: Tensor?, previousCell: Tensor?, hidden: Int, cell: Tensor, tanhCell: Tensor, output: Tensor) {
     let (n, h) = (Int64(gates.shape[0]), Int64(hidden))
     switch gates.dtype {
     case .float32:
         saddle_lstm_cell_forward_f32(
-            gates.pointer(Float.self), previousCell?.pointer(Float.self), n, h, cell.pointer(Float.self), tanhCell.pointer(Float.self),
-            output.pointer(Float.self))
+            gates.pointer(Float.self), added?.pointer(Float.self), previousCell?.pointer(Float.self), n, h, cell.pointer(Float.self),
+            tanhCell.pointer(Float.self), output.pointer(Float.self))
     case .float64:
         saddle_lstm_cell_forward_f64(
-            gates.pointer(Double.self), previousCell?.pointer(Double.self), n, h, cell.pointer(Double.self), tanhCell.pointer(Double.self),
-            output.pointer(Double.self))
+            gates.pointer(Double.self), added?.pointer(Double.self), previousCell?.pointer(Double.self), n, h, cell.pointer(Double.self),
+            tanhCell.pointer(Double.self), output.pointer(Double.self))
     }
 }
 
