@@ -168,3 +168,29 @@ func elementwiseSplitReport(threads: Int, repeats: Int) throws -> [(String, Any)
     }
     return results
 }
+
+/// One thread against `threads` for the kernels split from `Parallel.minimumElements` (max
+/// pooling over planes, and a 3x3 convolution whose lowering is chunked over images), at input
+/// sizes 2^12 ... 2^20 elements (`--only kernel_split`; run with SADDLE_KERNEL_SPLIT_MINIMUM=0 so
+/// that every size splits): where splitting starts to pay on this machine.
+func kernelSplitReport(threads: Int, repeats: Int) throws -> [(String, Any)] {
+    var generator = RandomGenerator(seed: 6)
+    var results: [(String, Any)] = []
+    defer { try? ComputeThreads.setCount(threads) }
+    let options = Convolution2DOptions(padding: Padding2D(1))
+    let weight = Tensor.randomNormal([8, 8, 3, 3], using: &generator)
+    for power in 12...20 {
+        // [n, 8, 16, 16]: 2^11 elements per image.
+        let images = Swift.max(1, (1 << power) / 2048)
+        let x = Tensor.randomNormal([images, 8, 16, 16], using: &generator)
+        let steps = Swift.max(3, (1 << 22) / (images * 2048))
+        for count in [1, threads] {
+            try ComputeThreads.setCount(count)
+            let pool = try time(steps: steps, repeats: repeats) { _ = try maxPool2d(x, window: Window2D(kernel: 2, stride: 2)) }
+            let conv = try time(steps: Swift.max(1, steps / 8), repeats: repeats) { _ = try conv2d(x, weight: weight, options: options) }
+            results.append(("split_maxpool_2^\(power)_t\(count)_us", pool.median * 1e6))
+            results.append(("split_conv3x3_2^\(power)_t\(count)_us", conv.median * 1e6))
+        }
+    }
+    return results
+}

@@ -140,6 +140,7 @@ func main() throws {
     if options.only?.contains("lanczos") == true { results += try lanczosReport() }
     if options.only?.contains("cnn_profile") == true { results += try convolutionProfile(repeats: repeats) }
     if options.only?.contains("elementwise_split") == true { results += try elementwiseSplitReport(threads: threads, repeats: repeats) }
+    if options.only?.contains("kernel_split") == true { results += try kernelSplitReport(threads: threads, repeats: repeats) }
     results.append(("threads", threads))
     results.append(("blas_threads", try BLAS.configuration().threadCount))
     results.append(("repeats", repeats))

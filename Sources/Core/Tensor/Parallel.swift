@@ -54,9 +54,21 @@ public enum ComputeThreads {
 /// bit-identical whatever the number of parts. Work below a size threshold runs on the calling
 /// thread.
 enum Parallel {
-    /// Below this many elements touched, splitting costs more than it saves (a thread
-    /// hand-off is a few microseconds).
-    static let minimumElements = 1 << 16
+    /// Kernels over planes (max pooling) split from this many input elements.
+    /// `SADDLE_KERNEL_SPLIT_MINIMUM=0 saddle-bench --only kernel_split` on the 2-core benchmark
+    /// machine (microseconds, one thread / two, two runs): 2x2 max pooling of 2^16 elements
+    /// 35-35 / 39-44, of 2^17 68-70 / 60-63, of 2^18 137-150 / 91-106. `SADDLE_KERNEL_SPLIT_MINIMUM`
+    /// overrides it and `minimumLowering`.
+    static let minimumElements = kernelSplitOverride ?? 1 << 17
+
+    /// Convolutions run their chunks (and, with one chunk, their lowering) concurrently from this
+    /// many lowered elements (images x rows x lanes). Same measurement, a 3x3 convolution of 8
+    /// to 8 channels on 16x16 images: 16 images (2^18.2 lowered elements) 180-207 / 210-219, 32
+    /// images (2^19.2) 458-460 / 371-377, 64 images 777-946 / 562-594; with the earlier
+    /// threshold of 2^16, 4 and 8 images ran up to 2.7 times slower on two threads.
+    static let minimumLowering = kernelSplitOverride ?? 1 << 19
+
+    private static let kernelSplitOverride = ProcessInfo.processInfo.environment["SADDLE_KERNEL_SPLIT_MINIMUM"].flatMap(Int.init).map { Swift.max(0, $0) }
 
     /// Element-wise kernels split only from this many elements: below it, one core streams
     /// the data faster than a hand-off to a second one pays for. Measured with

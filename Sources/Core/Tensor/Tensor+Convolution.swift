@@ -84,7 +84,7 @@ struct ConvolutionPlan {
         _ body: @Sendable (_ index: Int, _ first: Int, _ count: Int, _ cols: Tensor, _ rows: Tensor, _ padded: Tensor, _ split: Bool) throws -> Void
     ) throws {
         let (chunk, chunks, batch) = (self.chunk, chunkCount, self.batch)
-        let parts = Parallel.parts(chunks, elements: batch * rows * lanes, minimum: Parallel.minimumElements)
+        let parts = Parallel.parts(chunks, elements: batch * rows * lanes, minimum: Parallel.minimumLowering)
         let shapes = [[rows, chunk * lanes], [outChannels, chunk * lanes], [rowLowering ? chunk * channels * paddedPlane : 0]]
         let sizes = shapes.map { $0.reduce(1, *) }
         func run(_ flat: [Tensor]) throws {
@@ -151,7 +151,7 @@ private func lower(_ x: Tensor, plan: ConvolutionPlan, first: Int, count: Int, i
     let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
     let (top, left, hp, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedHeight, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0, minimum: Parallel.minimumLowering) { range in
         guard plan.rowLowering else {
             for i in range {
                 switch x.dtype {
@@ -189,7 +189,7 @@ private func raise(_ cols: Tensor, plan: ConvolutionPlan, first: Int, count: Int
     let (c, kh, kw, dh, dw) = (plan.channels, plan.window.kernel.height, plan.window.kernel.width, plan.window.dilation.height, plan.window.dilation.width)
     let (top, left, wp, stride) = (plan.window.padding.top, plan.window.padding.left, plan.paddedWidth, plan.paddedPlane)
     let window = plan.raw
-    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.rows * lanes : 0, minimum: Parallel.minimumLowering) { range in
         guard plan.rowLowering else {
             for i in range {
                 switch dx.dtype {
@@ -229,7 +229,7 @@ private func arrange(_ y: Tensor, plan: ConvolutionPlan, first: Int, count: Int,
     let (o, oh, ow, wp) = (Int64(plan.outChannels), Int64(plan.output.height), Int64(plan.output.width), Int64(plan.rowWidth))
     let (s, lanes) = (plan.outputPlane, plan.lanes)
     let ld = Int64(count * lanes)
-    Parallel.forEachRange(count, elements: split ? count * plan.outChannels * lanes : 0) { range in
+    Parallel.forEachRange(count, elements: split ? count * plan.outChannels * lanes : 0, minimum: Parallel.minimumLowering) { range in
         let (n, start, column) = (Int64(range.count), (first + range.lowerBound) * plan.outChannels * s, range.lowerBound * lanes)
         switch y.dtype {
         case .float32:
