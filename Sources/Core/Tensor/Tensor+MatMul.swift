@@ -153,9 +153,22 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Ten
     return Tensor.record("linear", inputs: inputs, output: out, tangent: linearTangent) { c in
         let (x, w, g) = (c.inputs[0], c.inputs[1], c.cotangent)
         return [c.needsGradient(0) ? try matmul(g, w) : nil,
-                c.needsGradient(1) ? try matmul(g, x, transposeA: true) : nil]
+                c.needsGradient(1) ? try weightGradient(g, x) : nil]
             + (c.inputs.count == 3 ? [c.needsGradient(2) ? try g.sum(alongAxis: 0) : nil] : [])
     }
+}
+
+/// g^T x, `[units, features]`, for `g` `[rows, units]` and `x` `[rows, features]`: a weight's
+/// gradient summed over a batch of rows. When the rows are at least 4 times the larger of units
+/// and features (an LSTM's input projection over every time step), it is computed as (x^T g)^T:
+/// OpenBLAS ran that orientation 20-40% faster on such shapes (`.build/blas-shapes`, the LSTM's
+/// [3584 x 512]^T [3584 x 28] at 23-27 GFLOP/s per core, its transpose at 30-48). Both are
+/// differentiable products, so second derivatives stay exact.
+func weightGradient(_ g: Tensor, _ x: Tensor) throws -> Tensor {
+    if g.shape[0] >= 4 * Swift.max(g.shape[1], x.shape[1]) {
+        return try matmul(x, g, transposeA: true).transposed()
+    }
+    return try matmul(g, x, transposeA: true)
 }
 
 /// Batched tangent of op(a) op(b): op(ta) op(b) + op(a) op(tb), one product per term over all
