@@ -68,7 +68,12 @@ enum Parallel {
     /// threshold of 2^16, 4 and 8 images ran up to 2.7 times slower on two threads.
     static let minimumLowering = kernelSplitOverride ?? 1 << 19
 
-    private static let kernelSplitOverride = ProcessInfo.processInfo.environment["SADDLE_KERNEL_SPLIT_MINIMUM"].flatMap(Int.init).map { Swift.max(0, $0) }
+    private static let kernelSplitOverride = environmentMinimum("SADDLE_KERNEL_SPLIT_MINIMUM")
+
+    /// A threshold set in the environment variable `name` (a whole number; negatives mean 0).
+    private static func environmentMinimum(_ name: String) -> Int? {
+        ProcessInfo.processInfo.environment[name].flatMap(Int.init).map { Swift.max(0, $0) }
+    }
 
     /// Element-wise kernels split only from this many elements: below it, one core streams
     /// the data faster than a hand-off to a second one pays for. Measured with
@@ -76,7 +81,7 @@ enum Parallel {
     /// machine (microseconds, one thread / two, two runs): ReLU at 2^17 elements 16 / 24-26, at
     /// 2^18 32-39 / 33-35, at 2^19 63 / 50-54; a product of two tensors at 2^17 24 / 30-35, at
     /// 2^18 47-52 / 41-49, at 2^19 95-97 / 69-72. `SADDLE_SPLIT_MINIMUM` overrides it.
-    static let minimumElementwise = ProcessInfo.processInfo.environment["SADDLE_SPLIT_MINIMUM"].flatMap(Int.init).map { Swift.max(0, $0) } ?? 1 << 18
+    static let minimumElementwise = environmentMinimum("SADDLE_SPLIT_MINIMUM") ?? 1 << 18
 
     /// Forces a number of parts regardless of size and thread count (tests compare the bits
     /// of split and unsplit runs with it); set through `withForcedParts`.

@@ -10,15 +10,7 @@ public func logSoftmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     if axis == x.rank - 1 {
         let cols = x.shape[axis]
         let rows = cols == 0 ? 0 : x.count / cols
-        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
-        Parallel.forEachRange(rows, elements: x.count, minimum: Parallel.minimumElementwise) { range in
-            let (at, count) = (range.lowerBound * cols, Int64(range.count))
-            switch x.dtype {
-            case .float32: saddle_log_softmax_rows_f32(x.pointer(Float.self) + at, count, Int64(cols), out.pointer(Float.self) + at)
-            case .float64: saddle_log_softmax_rows_f64(x.pointer(Double.self) + at, count, Int64(cols), out.pointer(Double.self) + at)
-            }
-        }
-        output = out
+        output = rowsSplit(x, rows: rows, cols: cols, f32: saddle_log_softmax_rows_f32, f64: saddle_log_softmax_rows_f64)
     } else {
         output = try GradientRecording.withoutRecording {
             let shift = try x.detached.max(alongAxis: axis, keepingAxis: true)
@@ -47,15 +39,7 @@ public func softmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
     if axis == x.rank - 1 {
         let cols = x.shape[axis]
         let rows = cols == 0 ? 0 : x.count / cols
-        let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
-        Parallel.forEachRange(rows, elements: x.count, minimum: Parallel.minimumElementwise) { range in
-            let (at, count) = (range.lowerBound * cols, Int64(range.count))
-            switch x.dtype {
-            case .float32: saddle_softmax_rows_f32(x.pointer(Float.self) + at, count, Int64(cols), out.pointer(Float.self) + at)
-            case .float64: saddle_softmax_rows_f64(x.pointer(Double.self) + at, count, Int64(cols), out.pointer(Double.self) + at)
-            }
-        }
-        output = out
+        output = rowsSplit(x, rows: rows, cols: cols, f32: saddle_softmax_rows_f32, f64: saddle_softmax_rows_f64)
     } else {
         output = exp(try logSoftmax(x.detached, alongAxis: axis))
     }
@@ -70,6 +54,24 @@ public func softmax(_ x: Tensor, alongAxis axis: Int = -1) throws -> Tensor {
         let weighted = try (c.cotangent * y).sum(alongAxis: axis, keepingAxis: true)
         return [try y * (c.cotangent - weighted)]
     }
+}
+
+/// A row-wise kernel (softmax or log softmax) over `x` `[rows, cols]`, split over the threads
+/// by rows; each row is computed alone, so the bits do not depend on the split.
+private func rowsSplit(
+    _ x: Tensor, rows: Int, cols: Int,
+    f32: @Sendable (UnsafePointer<Float>?, Int64, Int64, UnsafeMutablePointer<Float>?) -> Void,
+    f64: @Sendable (UnsafePointer<Double>?, Int64, Int64, UnsafeMutablePointer<Double>?) -> Void
+) -> Tensor {
+    let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
+    Parallel.forEachRange(rows, elements: x.count, minimum: Parallel.minimumElementwise) { range in
+        let (at, count) = (range.lowerBound * cols, Int64(range.count))
+        switch x.dtype {
+        case .float32: f32(x.pointer(Float.self) + at, count, Int64(cols), out.pointer(Float.self) + at)
+        case .float64: f64(x.pointer(Double.self) + at, count, Int64(cols), out.pointer(Double.self) + at)
+        }
+    }
+    return out
 }
 
 /// Class indices read from a tensor of whole numbers in 0..<classCount.
