@@ -14,7 +14,7 @@ deps:
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
-	@python3 -c "import safetensors, numpy, jsonschema" 2>/dev/null || python3 -m pip install --quiet safetensors numpy jsonschema
+	@python3 -c "import safetensors, numpy, jsonschema, onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet safetensors numpy jsonschema onnx onnxruntime
 
 build: deps
 	$(SWIFT) build -c release

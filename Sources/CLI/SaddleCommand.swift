@@ -9,7 +9,11 @@ struct SaddleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saddle",
         abstract: "Compose, train and analyse neural networks.",
-        subcommands: [Train.self, Evaluate.self, Analyze.self, Interpolate.self, Transform.self, ReportCommand.self, List.self, Schema.self, Validate.self, Plugins.self])
+        version: "saddle \(SaddleVersion.current)",
+        subcommands: [
+            Train.self, Evaluate.self, Analyze.self, Interpolate.self, Transform.self, Export.self, ReportCommand.self, List.self, Schema.self,
+            Validate.self, Plugins.self,
+        ])
 }
 
 /// Runs `body`, turning any error into a one-paragraph message on standard error and exit

@@ -105,7 +105,8 @@ public struct Run {
         let data = try known.flatMap { $0.section == run.data ? $0.data : nil } ?? run.loadData()
         do {
             try checkpoint.requireFinite(file: url.path)
-            let model = try Run.model(for: checkpoint, configuration: run, data: data, file: url.path).loading(checkpoint.tensors)
+            let model = try Run.model(for: checkpoint, configuration: run, data: data, file: url.path)
+                .loading(checkpoint.tensors, converting: true)
             // The data must fit the model and the loss before any command evaluates them.
             try run.attributed {
                 for (split, dataset) in [("training", data.training), ("held-out", data.heldOut)] {

@@ -167,44 +167,19 @@ public struct Checkpoint: Sendable {
     }
 }
 
-/// Atomic file replacement: temporary file, fsync, rename, fsync of the directory.
+/// Atomic file replacement for checkpoints and metrics (`FileSystem.writeAtomically`), with
+/// failures reported as `CheckpointError.writeFailed`.
 enum AtomicFile {
     /// The prefix of the temporary files written for `url` (the process id follows).
-    static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+    static func temporaryPrefix(of url: URL) -> String { FileSystem.temporaryPrefix(of: url) }
 
+    /// Replaces the file at `url` with `data`; `beforeRename` runs just before the rename.
+    /// - Throws: `CheckpointError.writeFailed` naming the file; the previous file is intact.
     static func write(_ data: Data, to url: URL, beforeRename: (() throws -> Void)? = nil) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        func fail(_ reason: String) -> CheckpointError { .writeFailed(file: url.path, reason: reason) }
-        func systemError() -> String { String(cString: strerror(errno)) }
-        if FileSystem.isDirectory(url) { throw fail("it is a directory") }
-        let descriptor = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw fail("cannot create \(temporary.path): \(systemError())") }
-        var succeeded = false
-        defer { if !succeeded { unlink(temporary.path) } }
-        // The reason is taken from errno at the call that failed, before anything else runs.
-        let failure: String? = data.withUnsafeBytes { raw -> String? in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return "writing \(temporary.path): \(systemError())" } }
-                offset += n
-            }
-            return fsync(descriptor) == 0 ? nil : "flushing \(temporary.path) to disk: \(systemError())"
-        }
-        close(descriptor)
-        if let failure { throw fail(failure) }
         do {
-            try beforeRename?()
-        } catch {
-            throw fail("interrupted before the rename: \(error)")
-        }
-        guard rename(temporary.path, url.path) == 0 else { throw fail("rename: \(systemError())") }
-        succeeded = true
-        let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+            try FileSystem.writeAtomically(data, to: url, beforeRename: beforeRename)
+        } catch let error as FileError {
+            throw CheckpointError.writeFailed(file: url.path, reason: error.reason)
         }
     }
 

@@ -98,3 +98,50 @@ public enum FileSystem {
         return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }
+
+extension FileSystem {
+    /// The prefix of the temporary files `writeAtomically` writes for `url` (the process id
+    /// and a random number follow).
+    public static func temporaryPrefix(of url: URL) -> String { ".\(url.lastPathComponent).tmp-" }
+
+    /// Replaces the file at `url` with `data` atomically: a temporary file in the same directory
+    /// is written and flushed to disk, then renamed over `url`, and the directory is flushed, so
+    /// a crash or a full disk at any point leaves either the old file or the new one.
+    /// `beforeRename` runs between the two (tests inject faults there).
+    /// - Throws: `FileError` naming `url`; the previous file is then untouched.
+    public static func writeAtomically(_ data: Data, to url: URL, beforeRename: (() throws -> Void)? = nil) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent("\(temporaryPrefix(of: url))\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        func fail(_ reason: String) -> FileError { FileError(path: url.path, reason: reason) }
+        func systemError() -> String { String(cString: strerror(errno)) }
+        if isDirectory(url) { throw fail("it is a directory") }
+        let descriptor = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw fail("cannot create \(temporary.path): \(systemError())") }
+        var succeeded = false
+        defer { if !succeeded { unlink(temporary.path) } }
+        // The reason is taken from errno at the call that failed, before anything else runs.
+        let failure: String? = data.withUnsafeBytes { raw -> String? in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue } else { return "writing \(temporary.path): \(systemError())" } }
+                offset += n
+            }
+            return fsync(descriptor) == 0 ? nil : "flushing \(temporary.path) to disk: \(systemError())"
+        }
+        close(descriptor)
+        if let failure { throw fail(failure) }
+        do {
+            try beforeRename?()
+        } catch {
+            throw fail("interrupted before the rename: \(error)")
+        }
+        guard rename(temporary.path, url.path) == 0 else { throw fail("rename: \(systemError())") }
+        succeeded = true
+        let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+}

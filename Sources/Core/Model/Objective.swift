@@ -138,6 +138,22 @@ public struct SupervisedObjective: Objective {
         return copy
     }
 
+    /// The loss and its gradient with respect to the input (`[batch, ...]`, the input's
+    /// shape), at `parameters` (the model's own when nil): what saliency maps and adversarial
+    /// examples (the fast gradient sign method steps along its sign) need. Nothing is mutated.
+    /// - Throws: whatever evaluating the model throws; `AutodiffError` when the loss does not
+    ///   depend differentiably on the input.
+    public func inputGradient(at parameters: NamedTensors? = nil) throws -> (value: Double, gradient: Tensor) {
+        let evaluated = try parameters.map { try model.replacing($0.detached) } ?? model
+        let leaf = input.detached.recorded()
+        let value = try GradientRecording.withRecording { () throws -> Tensor in
+            var context = ForwardContext(mode: mode, random: random)
+            return try lossFunction(try evaluated(leaf, context: &context), target)
+        }
+        guard value.isRecorded else { return (try value.item(), leaf.detached.zerosLike()) }
+        return (try value.item(), try gradients(of: value, wrt: [leaf])[0])
+    }
+
     /// Runs the model with `parameters` on `input` and applies the loss against `target`; the buffer
     /// updates and the prediction come with it.
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
