@@ -103,6 +103,39 @@ struct LayerGradientTests {
     }
 }
 
+/// `SupervisedObjective.inputGradient` against central differences of the loss in each input
+/// element, through a conv net with BatchNorm in training mode, without touching the model.
+@Test func inputGradientsMatchCentralDifferences() throws {
+    var g = RandomGenerator(seed: 31)
+    let model = Sequential([
+        try Conv2D(inputChannels: 1, outputChannels: 2, kernel: 2, dtype: .float64, using: &g), try BatchNorm(featureCount: 2, dtype: .float64),
+        Tanh(), Flatten(), try Dense(inputSize: 8, units: 3, dtype: .float64, using: &g),
+    ])
+    let input = Tensor.randomNormal([2, 1, 3, 3], dtype: .float64, using: &g)
+    let target = try Tensor(shape: [2], scalars: [0.0, 2], dtype: .float64)
+    let objective = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: input, target: target)
+    let before = model.tensors.tensors.map(\.doubles)
+    let (value, gradient) = try objective.inputGradient()
+    #expect(gradient.shape == input.shape)
+    let h = 1e-6
+    var worst = 0.0
+    for i in 0..<input.count {
+        func loss(_ shift: Double) throws -> Double {
+            var x = input.doubles
+            x[i] += shift
+            var shifted = objective
+            shifted.input = try Tensor(shape: input.shape, scalars: x, dtype: .float64)
+            return try shifted.value(at: model.parameters)
+        }
+        let numeric = (try loss(h) - loss(-h)) / (2 * h)
+        worst = Swift.max(worst, Swift.abs(numeric - gradient.doubles[i]))
+        #expect(!gradient.doubles[i].isNaN)
+    }
+    #expect(worst < 1e-8, "max |numeric - exact| = \(worst)")
+    #expect(value == (try objective.value(at: model.parameters)))
+    #expect(model.tensors.tensors.map(\.doubles) == before)
+}
+
 @Suite("Full Hessians through every layer")
 struct LayerHessianTests {
     @Test("forward-over-reverse equals reverse-over-reverse", arguments: layerCases)

@@ -62,6 +62,12 @@ struct PluginTests {
         #expect(evaluated.accuracy == accuracy)
         let canonical = try configuration.json()
         #expect(canonical["model"]?.description.contains("acme.prelu") == true)
+        // ONNX cannot carry a plugin's code: the export names the layer and writes nothing.
+        let onnx = dir.file("model.onnx")
+        let result = try SaddleCommandLine.run(["export", dir.file("last.safetensors").path, "--onnx", onnx.path])
+        #expect(result.status == 1 && !result.signaled, "\(result)")
+        #expect(result.standardError.contains("layer 1 (PluginLayer) cannot be exported to ONNX"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: onnx.path))
     }
 
     @Test func pluginLayerAndActivationPassGradientAndHessianChecks() throws {
