@@ -5,7 +5,7 @@ DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench report plugins fuzz
+.PHONY: run test deps build bench report plugins fuzz consumer docs
 
 deps:
 	@missing=""; \
@@ -32,6 +32,12 @@ report: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/consumer/run.sh
+
+# A package outside the repository that depends on Saddle by version (`from:`) through a
+# file:// clone tagged with the current version, and trains a model (part of `make test`).
+consumer:
+	SWIFT=$(SWIFT) scripts/consumer/run.sh
 
 # The example plugins (tests build their own copies).
 plugins:
