@@ -32,7 +32,12 @@ report: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/docs.sh
 	SWIFT=$(SWIFT) scripts/consumer/run.sh
+
+# The DocC articles and the API reference as static HTML in .build/docs (scripts/docs.sh).
+docs: deps
+	SWIFT=$(SWIFT) scripts/docs.sh
 
 # A package outside the repository that depends on Saddle by version (`from:`) through a
 # file:// clone tagged with the current version, and trains a model (part of `make test`).

@@ -44,7 +44,7 @@ grep -q "^consumer: trained" <<<"$output" || { echo "consumer test: the consumer
 for name in "${articles[@]}"; do
     echo "consumer test: running the code of $name"
     ".build/debug/$name" > "$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; echo "consumer test: $name failed" >&2; exit 1; }
-    cut -c 1-160 "$work/$name.out" | sed 's/^/    /' 
+    head -n 12 "$work/$name.out" | cut -c 1-160 | sed 's/^/    /'
 done
 # The library must not pull MPI, ONNX tooling or Python into a user's binary.
 if ldd .build/debug/consumer | grep -Ei 'libmpi|onnx|python'; then
