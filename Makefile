@@ -2,14 +2,17 @@
 # Saddle needs when they are missing, then build.
 
 DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist
+# Open MPI for data-parallel training (`make mpi`, and the distributed tests of `make test`);
+# neither `saddle` nor the library links it.
+MPI_PACKAGES := libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench report plugins fuzz consumer docs
+.PHONY: run test deps build bench report plugins fuzz consumer docs mpi
 
 deps:
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(DEBIAN_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
@@ -29,7 +32,13 @@ bench: build
 report: build
 	.build/release/saddle report
 
-test: deps
+# The MPI shim (MPI/saddle_mpi_shim.c), loaded at run time by processes started by mpirun.
+mpi:
+	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(MPI_PACKAGES)"
+	mkdir -p .build/mpi
+	mpicc -shared -fPIC -O2 -fvisibility=hidden MPI/saddle_mpi_shim.c -o .build/mpi/libsaddle_mpi.so -ldl
+
+test: mpi
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) scripts/docs.sh

@@ -36,12 +36,17 @@ struct Analyze: ParsableCommand {
             guard (1...10_000_000).contains(examples), (1...1000).contains(count), (1...10_000).contains(fullSpectrumLimit) else {
                 throw ValidationError("--examples must be in 1...10000000, --count in 1...1000 and --full-spectrum-limit in 1...10000 (the dense Hessian of n parameters takes 8 n^2 bytes)")
             }
-            let registry = try registryOptions.registry()
-            let configuration = try override.configuration(registry: registry)
-            let report = try Run.analyze(
-                checkpoint: URL(fileURLWithPath: checkpoint), configuration: configuration, registry: registry, examples: examples,
-                mode: forwardMode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: count)
-            print(json ? report.json.pretty : report.text)
+            // Under mpirun: the examples are split over the processes and the curvature summed.
+            let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
+            try stoppingTheJobOnError("analyze", communicator) {
+                let registry = try registryOptions.registry()
+                let configuration = try override.configuration(registry: registry)
+                let report = try Run.analyze(
+                    checkpoint: URL(fileURLWithPath: checkpoint), configuration: configuration, registry: registry, examples: examples,
+                    mode: forwardMode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: count, communicator: communicator)
+                if communicator.isRoot { print(json ? report.json.pretty : report.text) }
+            }
+            try (communicator as? MPICommunicator)?.finalize()
         }
     }
 }

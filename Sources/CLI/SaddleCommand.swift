@@ -79,3 +79,14 @@ func readConfiguration(_ path: String?, registry: Registry) throws -> RunConfigu
 func percent(_ value: Double?) -> String {
     value.map { String(format: "%.2f%%", 100 * $0) } ?? "n/a"
 }
+
+/// Runs `body` on one process of a job. In a job of several processes, an error stops the
+/// whole job at once (MPI_Abort) with a message naming this rank and the cause; otherwise the
+/// other ranks would wait in their next collective forever. A single process rethrows.
+func stoppingTheJobOnError(_ command: String, _ communicator: any Communicator, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error where communicator.size > 1 && !(error is ExitCode) {
+        communicator.abort("saddle \(command): rank \(communicator.rank) of \(communicator.size) stopped the job: \(error)")
+    }
+}

@@ -146,4 +146,38 @@ public struct BatchPlan: Sendable {
         let indices = Array(order[start..<end])
         return Batch(features: try dataset.features.gatheringRows(indices), labels: try dataset.labels.gatheringRows(indices))
     }
+
+    /// The examples of batch `index` (0-based) that process `rank` of `ranks` trains on in
+    /// data-parallel training: a contiguous share of the batch, `[count * rank / ranks,
+    /// count * (rank + 1) / ranks)`, so shares differ by at most one example and a rank may get
+    /// none when the batch has fewer examples than there are ranks.
+    /// - Returns: the shard, the global index of its first example within the batch, and the
+    ///   batch's size.
+    /// - Throws: `DataError.invalid` for an index outside 0..<count or a rank outside 0..<ranks.
+    public func shard(_ index: Int, rank: Int, of ranks: Int) throws -> (batch: Batch, offset: Int, batchCount: Int) {
+        guard index >= 0, index < count, ranks >= 1, rank >= 0, rank < ranks else {
+            throw DataError.invalid(file: dataset.name, reason: "shard \(rank) of \(ranks) of batch \(index) is outside 0..<\(count)")
+        }
+        let start = index * size, end = Swift.min(start + size, dataset.count)
+        let n = end - start
+        let lower = start + n * rank / ranks, upper = start + n * (rank + 1) / ranks
+        let indices = order.map { Array($0[lower..<upper]) } ?? Array(lower..<upper)
+        let batch = Batch(features: try dataset.features.gatheringRows(indices), labels: try dataset.labels.gatheringRows(indices))
+        return (batch, lower - start, n)
+    }
+
+    /// The sizes of every rank's share of every batch: the smallest non-empty share and
+    /// whether some rank gets an empty one (a preflight check for BatchNorm, which needs at
+    /// least 2 examples per shard in training mode).
+    public func smallestShard(ranks: Int) -> (smallest: Int, someEmpty: Bool) {
+        var smallest = Int.max, someEmpty = false
+        for index in 0..<count {
+            let n = Swift.min(size, dataset.count - index * size)
+            for rank in 0..<Swift.max(ranks, 1) {
+                let share = n * (rank + 1) / ranks - n * rank / ranks
+                if share == 0 { someEmpty = true } else { smallest = Swift.min(smallest, share) }
+            }
+        }
+        return (smallest, someEmpty)
+    }
 }

@@ -15,11 +15,24 @@ public struct Dropout: Layer {
         self.rate = rate
     }
 
-    /// Training mode: zeroes each element with probability `rate` (mask drawn from `context.random`) and scales the rest
-    /// by 1 / (1 - rate). Inference mode: returns the input unchanged.
+    /// Training mode: zeroes each element with probability `rate` and scales the rest by
+    /// 1 / (1 - rate); example i's mask is drawn from `context.random.derived(key:
+    /// context.exampleOffset + i)`, so it does not depend on how a batch is split over processes.
+    /// Inference mode: returns the input unchanged.
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard context.mode == .training, rate > 0 else { return input }
-        let uniform = Tensor.randomUniform(input.shape, dtype: input.dtype, using: &context.random)
+        // Each example's mask comes from its own stream, keyed by its index in the batch.
+        let rows = input.shape.first ?? 1
+        let perRow = input.count / Swift.max(rows, 1)
+        var values = [Double]()
+        values.reserveCapacity(input.count)
+        for row in 0..<rows {
+            var generator = context.random.derived(key: UInt64(context.exampleOffset + row))
+            for _ in 0..<perRow { values.append(generator.nextUniform()) }
+        }
+        let uniform = try Tensor(shape: input.shape, scalars: values, dtype: input.dtype)
+        // The next stochastic layer of the pass draws from other streams.
+        _ = context.random.next()
         let keep = (uniform .>= rate).detached * (1 / (1 - rate))
         return try input * keep
     }

@@ -78,17 +78,37 @@ public struct CurvatureReport: Sendable {
 extension Run {
     /// Analyses the curvature of a checkpoint's training loss (never changing the checkpoint or
     /// the model): in Float64, on up to `examples` training examples, in `mode`.
-    /// - Throws: configuration, data, checkpoint and linear-algebra errors.
+    ///
+    /// With a `communicator` of several processes (under `mpirun`), each process holds a
+    /// contiguous share of the examples and every value, gradient, Hessian-vector product and
+    /// Hessian is summed over the shares (`DataParallelObjective`), so every process reports
+    /// what one process would, to rounding. (In training mode, BatchNorm then uses each share's
+    /// batch statistics.)
+    /// - Throws: configuration, data, checkpoint and linear-algebra errors; `DistributedError`.
     public static func analyze(
         checkpoint url: URL, configuration: RunConfiguration? = nil, registry: Registry, examples: Int = 2000,
-        mode: ForwardMode = .inference, fullSpectrumLimit: Int = 3000, lanczosCount: Int = 5
+        mode: ForwardMode = .inference, fullSpectrumLimit: Int = 3000, lanczosCount: Int = 5,
+        communicator: any Communicator = SingleProcess()
     ) throws -> CurvatureReport {
         let start = DispatchTime.now().uptimeNanoseconds
         let (_, run, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
         let count = Swift.min(examples, data.training.count)
+        let (rank, size) = (communicator.rank, communicator.size)
+        let share = (count * rank / size)..<(count * (rank + 1) / size)
         let objective = SupervisedObjective(
-            model: model, loss: try run.buildLoss(), input: try data.training.features.rows(0..<count),
-            target: try data.training.labels.rows(0..<count), mode: mode)
+            model: model, loss: try run.buildLoss(), input: try data.training.features.rows(share),
+            target: try data.training.labels.rows(share), mode: mode)
+        if size > 1 {
+            let sharded = DataParallelObjective(base: objective, communicator: communicator, examples: share.count, globalExamples: count)
+            return try analyze(sharded, file: url.path, count: count, mode: mode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: lanczosCount, start: start)
+        }
+        return try analyze(objective, file: url.path, count: count, mode: mode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: lanczosCount, start: start)
+    }
+
+    private static func analyze<O: Objective>(
+        _ objective: O, file: String, count: Int, mode: ForwardMode, fullSpectrumLimit: Int, lanczosCount: Int, start: UInt64
+    ) throws -> CurvatureReport {
+        let url = URL(fileURLWithPath: file)
         let curvature = try Curvature(objective)
         let theta = try curvature.flatPoint()
         let gradientNorm = try curvature.gradient(at: theta).squaredNorm.squareRoot()

@@ -15,16 +15,22 @@ public struct Run {
     /// Loads the data and builds model, loss, optimizer and schedule from `configuration`
     /// (through the registry it was validated against, plugins included), then checks
     /// everything training could otherwise only find out later (see `preflight`).
+    ///
+    /// With a `communicator` of several processes (`MPICommunicator` under `mpirun`), every
+    /// process builds the same model from the seed and trains data-parallel on shares of each
+    /// global batch (`TrainingOptions.communicator`).
     /// - Throws: `ConfigurationError`, `DataError` and model errors, each naming what is wrong.
-    public init(_ configuration: RunConfiguration) throws {
+    public init(_ configuration: RunConfiguration, communicator: any Communicator = SingleProcess()) throws {
         self.configuration = configuration
         data = try configuration.loadData()
         let model = try configuration.buildModel(inputShape: data.training.exampleShape)
         let grown = try configuration.checkTransforms(on: model, exampleShape: data.training.exampleShape)
+        var options = try configuration.trainingOptions(model: model)
+        options.communicator = communicator
         trainer = Trainer(
             model: model, loss: try configuration.buildLoss(),
             optimizer: try configuration.buildOptimizer(),
-            options: try configuration.trainingOptions(model: model))
+            options: options)
         try preflight(grown: configuration.transforms.isEmpty ? nil : grown)
     }
 

@@ -26,6 +26,14 @@ public struct TrainingOptions: Sendable {
     public var evaluationBatchSize = 1000
     /// The run's configuration (JSON), stored in checkpoints.
     public var configuration: String?
+    /// The processes training together. With more than one (data-parallel training under
+    /// `mpirun`), every process holds the same model and takes a contiguous share of every
+    /// global batch of `batchSize` examples; gradients are summed over the processes, weighted
+    /// by their shares, in one collective per step. BatchNorm normalizes with each process's
+    /// own batch statistics, and the running statistics are averaged over the processes at the
+    /// end of every epoch, before evaluation and checkpoints. Only rank 0 shows progress and
+    /// writes checkpoints and metrics. The default is one process.
+    public var communicator: any Communicator = SingleProcess()
 
     /// - Throws: `TrainingError.invalidOptions` for epochs or batch sizes below 1.
     public init(epochs: Int, batchSize: Int, seed: UInt64 = 0) throws {
@@ -212,8 +220,9 @@ public struct Trainer {
     ///   error from the model, the data, a checkpoint write or a callback.
     @discardableResult
     public mutating func fit(training: Dataset, validation: Dataset? = nil, callbacks: [any TrainingCallback] = []) throws -> [EpochMetrics] {
-        let reporter = ProgressReporter(style: options.progress)
+        let reporter = ProgressReporter(style: options.communicator.isRoot ? options.progress : .silent)
         stopRequested = false
+        try requireShardsFitBatchNorm(training)
         if let directory = options.checkpointDirectory {
             for name in ["last.safetensors", "best.safetensors"] {
                 AtomicFile.removeAbandonedTemporaries(of: directory.appendingPathComponent(name))
@@ -245,6 +254,7 @@ public struct Trainer {
     private mutating func trainEpoch(_ training: Dataset, validation: Dataset?, reporter: ProgressReporter) throws -> EpochMetrics {
         let start = DispatchTime.now().uptimeNanoseconds
         let batches = try training.batchPlan(size: options.batchSize, shuffle: options.shuffle, using: &random)
+        let communicator = options.communicator
         var lossSum = 0.0
         var correct = 0
         var seen = 0
@@ -252,12 +262,21 @@ public struct Trainer {
         var learningRate = optimizer.learningRate
         var model = try architecture.replacing(buffers)
         for index in 0..<batches.count {
-            let batch = try batches.batch(index)
+            // This process's share of the global batch (the whole batch in a single process).
+            let (batch, offset, globalCount) = communicator.size > 1
+                ? try batches.shard(index, rank: communicator.rank, of: communicator.size)
+                : (try batches.batch(index), 0, 0)
+            let local = batch.features.shape[0]
             learningRate = options.schedule?.learningRate(base: baseLearningRate, epoch: epoch, step: step) ?? optimizer.learningRate
             optimizer.learningRate = learningRate
-            let objective = SupervisedObjective(
+            var objective = SupervisedObjective(
                 model: model, loss: loss, input: batch.features, target: batch.labels, mode: .training, random: random.split())
-            let report = try optimizer.step(&parameters, objective: objective)
+            objective.exampleOffset = offset
+            let report = communicator.size > 1
+                ? try optimizer.step(
+                    &parameters,
+                    objective: DataParallelObjective(base: objective, communicator: communicator, examples: local, globalExamples: globalCount))
+                : try optimizer.step(&parameters, objective: objective)
             step += 1
             guard report.loss.isFinite else {
                 var last = lastCheckpoint?.path
@@ -270,15 +289,30 @@ public struct Trainer {
                 buffers = buffers.merging(report.state)
                 model = try model.replacing(report.state)
             }
-            let n = batch.features.shape[0]
+            // The step's loss is the global batch's; accuracy counts are summed over processes below.
+            let n = communicator.size > 1 ? globalCount : local
             lossSum += report.loss * Double(n)
             seen += n
-            if classified, let prediction = report.prediction, let hits = try Trainer.correctCount(prediction, batch.labels) {
-                correct += hits
-            } else {
-                classified = false
+            if local > 0 {
+                if classified, let prediction = report.prediction, let hits = try Trainer.correctCount(prediction, batch.labels) {
+                    correct += hits
+                } else {
+                    classified = false
+                }
             }
             reporter.stepEnded(epoch: epoch + 1, of: options.epochs, batch: index + 1, of: batches.count, loss: lossSum / Double(seen))
+        }
+        if communicator.size > 1 {
+            var counts = [Double(correct), classified ? 0 : 1]
+            try communicator.sum(&counts)
+            correct = Int(counts[0])
+            classified = counts[1] == 0
+            // Every process ends the epoch with the same running statistics: their mean.
+            if !buffers.isEmpty {
+                let summed = try communicator.sum(buffers.tensors)
+                for (k, path) in buffers.paths.enumerated() { buffers[path] = try summed[k] / Double(communicator.size) }
+                model = try model.replacing(buffers)
+            }
         }
         architecture = model
         epoch += 1
@@ -305,10 +339,42 @@ public struct Trainer {
         return zip(predicted, labels.doubles).filter { $0 == $1 }.count
     }
 
-    /// Mean loss and accuracy (for classification) over `dataset` in inference mode.
-    /// - Throws: whatever the model or loss throws.
+    /// Mean loss and accuracy (for classification) over `dataset` in inference mode. With
+    /// several processes, each evaluates a contiguous share and the sums are combined (every
+    /// process must call this at the same point).
+    /// - Throws: whatever the model or loss throws; `DistributedError`.
     public func evaluate(_ dataset: Dataset) throws -> (loss: Double, accuracy: Double?) {
-        try Evaluation.measure(try currentModel(), loss: loss, on: dataset, batchSize: options.evaluationBatchSize)
+        let communicator = options.communicator
+        guard communicator.size > 1 else {
+            return try Evaluation.measure(try currentModel(), loss: loss, on: dataset, batchSize: options.evaluationBatchSize)
+        }
+        let lower = dataset.count * communicator.rank / communicator.size
+        let upper = dataset.count * (communicator.rank + 1) / communicator.size
+        var sums = [0.0, 0.0, 0.0]
+        if upper > lower {
+            let share = try dataset.subset(Array(lower..<upper))
+            let (meanLoss, accuracy) = try Evaluation.measure(try currentModel(), loss: loss, on: share, batchSize: options.evaluationBatchSize)
+            let n = Double(upper - lower)
+            sums = [meanLoss * n, (accuracy.map { ($0 * n).rounded() }) ?? 0, accuracy == nil ? 1 : 0]
+        }
+        try communicator.sum(&sums)
+        let n = Double(Swift.max(dataset.count, 1))
+        return (sums[0] / n, sums[2] == 0 ? sums[1] / n : nil)
+    }
+
+    /// With several processes and BatchNorm in the model, every non-empty share of every batch
+    /// must hold at least 2 examples (batch statistics of one example do not exist), decided
+    /// before training from the sizes alone, the same way on every process.
+    private func requireShardsFitBatchNorm(_ training: Dataset) throws {
+        let ranks = options.communicator.size
+        guard ranks > 1, buffers.paths.contains(where: { $0.hasSuffix("running_mean") }) else { return }
+        var generator = RandomGenerator(seed: 0)
+        let plan = try training.batchPlan(size: options.batchSize, shuffle: false, using: &generator)
+        let (smallest, someEmpty) = plan.smallestShard(ranks: ranks)
+        if smallest < 2 || someEmpty {
+            throw TrainingError.invalidOptions(
+                "batch_size \(options.batchSize) over \(ranks) processes (\(training.count) training examples) gives some process a share of \(someEmpty ? "no example" : "one example") in some batch, and BatchNorm needs at least 2 examples per share in training mode; use a batch size of at least \(2 * ranks) whose epoch's last batch has at least \(2 * ranks) examples, or fewer processes")
+        }
     }
 
     /// Class probabilities `[count, classes]` (softmax of the model's outputs) in inference mode.
@@ -414,7 +480,7 @@ public struct Trainer {
 
     /// Rewrites the metrics file (atomically) with one line per epoch of `history`.
     private func writeMetrics() throws {
-        guard let file = options.metricsFile else { return }
+        guard let file = options.metricsFile, options.communicator.isRoot else { return }
         let text = history.map { $0.json + "\n" }.joined()
         try createDirectory(file.deletingLastPathComponent())
         AtomicFile.removeAbandonedTemporaries(of: file)
@@ -425,13 +491,16 @@ public struct Trainer {
         let improved = metrics.validationAccuracy.map { accuracy in bestValidationAccuracy.map { accuracy > $0 } ?? true } ?? false
         if improved { bestValidationAccuracy = metrics.validationAccuracy }
         guard let directory = options.checkpointDirectory else { return }
-        try createDirectory(directory)
-        let bytes = try checkpoint().encoded()
         let last = directory.appendingPathComponent("last.safetensors")
-        try AtomicFile.write(bytes, to: last)
+        // Rank 0 writes; every process knows where the last checkpoint is.
+        if options.communicator.isRoot {
+            try createDirectory(directory)
+            let bytes = try checkpoint().encoded()
+            try AtomicFile.write(bytes, to: last)
+            if improved { try AtomicFile.write(bytes, to: directory.appendingPathComponent("best.safetensors")) }
+        }
         lastCheckpoint = last
         lastCheckpointStep = step
-        if improved { try AtomicFile.write(bytes, to: directory.appendingPathComponent("best.safetensors")) }
     }
 }
 

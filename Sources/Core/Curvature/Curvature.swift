@@ -3,7 +3,9 @@
 ///
 /// The objective is converted to Float64 once (a copy; the caller's model is untouched), and
 /// every query evaluates it at the given point without committing any layer state, so
-/// analyses never mutate the model or its running statistics.
+/// analyses never mutate the model or its running statistics. Every quantity passes through
+/// the objective's `summedOverShards`, so a `DataParallelObjective` gives the curvature of the
+/// loss over all ranks' data.
 public struct Curvature<O: Objective> {
     /// The Float64 copy of the objective.
     public let objective: O
@@ -32,20 +34,21 @@ public struct Curvature<O: Objective> {
 
     /// The loss value at `theta` (default: the point).
     public func value(at theta: Tensor? = nil) throws -> Double {
-        try GradientRecording.withoutRecording { try loss(flat: try theta ?? flatPoint()).item() }
+        let local = try GradientRecording.withoutRecording { try loss(flat: try theta ?? flatPoint()).detached }
+        return try objective.summedOverShards([local])[0].item()
     }
 
     /// The gradient at `theta` (default: the point), as a flat vector.
     public func gradient(at theta: Tensor? = nil) throws -> Tensor {
         let leaf = try (theta ?? flatPoint()).detached.recorded()
         let value = try GradientRecording.withRecording { try loss(flat: leaf) }
-        guard value.isRecorded else { return leaf.detached.zerosLike() }
-        return try gradients(of: value, wrt: [leaf])[0]
+        let local = value.isRecorded ? try gradients(of: value, wrt: [leaf])[0] : leaf.detached.zerosLike()
+        return try objective.summedOverShards([local])[0]
     }
 
     /// The exact Hessian-vector product H v at `theta` (default: the point).
     public func hessianVectorProduct(_ v: Tensor, at theta: Tensor? = nil) throws -> Tensor {
-        try SaddleCore.hessianVectorProduct(at: [theta ?? flatPoint()], along: [v]) { try loss(flat: $0[0]) }[0]
+        try objective.summedOverShards(SaddleCore.hessianVectorProduct(at: [theta ?? flatPoint()], along: [v]) { try loss(flat: $0[0]) })[0]
     }
 
     /// The full symmetric Hessian `[dimension, dimension]` at `theta` (default: the point).
@@ -56,7 +59,7 @@ public struct Curvature<O: Objective> {
             throw TensorError.invalidArgument(
                 op: "hessian", reason: "\(dimension) parameters exceed the full-Hessian limit \(limit); use Lanczos for large models")
         }
-        return try SaddleCore.hessian(at: theta ?? flatPoint()) { try loss(flat: $0) }
+        return try objective.summedOverShards([SaddleCore.hessian(at: theta ?? flatPoint()) { try loss(flat: $0) }])[0]
     }
 
     /// Eigenvalues (ascending) and eigenvectors of the full Hessian.

@@ -24,6 +24,10 @@ public struct ForwardContext: Sendable {
     /// instead of their own in training mode: 1 replaces them by this batch's statistics.
     /// `recalibratingStatistics(on:)` uses it to recompute them for new weights.
     public var statisticsMomentum: Double?
+    /// The global index of the input's first example within its batch: stochastic layers draw
+    /// example i's randomness from `random.derived(key: exampleOffset + i)`, so a batch split
+    /// over the processes of a data-parallel job gets the masks it would get whole.
+    public var exampleOffset = 0
     /// Scratch memory the convolutions of this pass (and of the backward pass it records)
     /// reuse; assign one kept across steps to reuse it between passes too.
     public var workspace = ConvolutionWorkspace()

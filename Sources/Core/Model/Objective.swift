@@ -34,11 +34,22 @@ public protocol Objective: Sendable {
     /// The same objective computing in `dtype` (a converted copy; curvature analyses of
     /// Float32 models run in Float64). The default returns the objective unchanged.
     func converted(to dtype: DType) throws -> Self
+
+    /// Sums quantities computed from this process's `loss(at:)` over every shard of a
+    /// data-parallel objective (`DataParallelObjective`: one collective over a fused buffer).
+    /// Values, gradients, Hessian-vector products and Hessians all pass through it, so an
+    /// optimizer or analysis sees the whole objective. The default, for an objective held by
+    /// one process, returns `values` unchanged.
+    /// - Throws: `DistributedError` when the collective fails.
+    func summedOverShards(_ values: [Tensor]) throws -> [Tensor]
 }
 
 extension Objective {
     /// The objective unchanged, ignoring `dtype` (the default).
     public func converted(to dtype: DType) throws -> Self { self }
+
+    /// `values` unchanged: the objective is held whole by this process (the default).
+    public func summedOverShards(_ values: [Tensor]) throws -> [Tensor] { values }
 }
 
 /// Value and gradient at one point.
@@ -62,10 +73,11 @@ extension Objective {
     /// The loss value, the layer state and the prediction at `parameters`: a forward pass
     /// only, recording nothing (for optimizers that take the gradient elsewhere).
     public func evaluation(at parameters: NamedTensors) throws -> (value: Double, state: NamedTensors, prediction: Tensor?) {
-        try GradientRecording.withoutRecording {
+        let (value, state, prediction) = try GradientRecording.withoutRecording {
             let output = try loss(at: parameters.detached)
-            return (try output.loss.item(), output.state, output.prediction?.detached)
+            return (output.loss.detached, output.state, output.prediction?.detached)
         }
+        return (try summedOverShards([value])[0].item(), state, prediction)
     }
 
     /// The loss value and its gradient with respect to every parameter.
@@ -73,9 +85,12 @@ extension Objective {
     public func valueAndGradient(at parameters: NamedTensors) throws -> ObjectiveGradient {
         let leaves = parameters.recorded()
         let output = try GradientRecording.withRecording { try loss(at: leaves) }
-        let value = try output.loss.item()
-        let grads = output.loss.isRecorded
+        let local = output.loss.isRecorded
             ? try gradients(of: output.loss, wrt: leaves.tensors) : leaves.tensors.map { $0.detached.zerosLike() }
+        // One collective for the value and every gradient (the identity in one process).
+        let summed = try summedOverShards([output.loss.detached] + local)
+        let value = try summed[0].item()
+        let grads = summed.dropFirst()
         var gradient = parameters.detached
         for (k, g) in grads.enumerated() { gradient[gradient.paths[k]] = g }
         return ObjectiveGradient(value: value, gradient: gradient, state: output.state, prediction: output.prediction?.detached)
@@ -87,9 +102,10 @@ extension Objective {
     ///   without a second-order rule; `TensorError` when `direction`'s layout differs.
     public func hessianVectorProduct(at parameters: NamedTensors, along direction: NamedTensors) throws -> NamedTensors {
         try parameters.checkSameLayout(as: direction, op: "hessianVectorProduct")
-        let products = try SaddleCore.hessianVectorProduct(at: parameters.tensors, along: direction.tensors) { leaves in
-            try loss(at: NamedTensors(zip(parameters.paths, leaves))).loss
-        }
+        let products = try summedOverShards(
+            SaddleCore.hessianVectorProduct(at: parameters.tensors, along: direction.tensors) { leaves in
+                try loss(at: NamedTensors(zip(parameters.paths, leaves))).loss
+            })
         var result = parameters.detached
         for (k, p) in products.enumerated() { result[result.paths[k]] = p }
         return result
@@ -112,6 +128,9 @@ public struct SupervisedObjective: Objective {
     /// The generator each evaluation starts from, so repeated evaluations (line searches)
     /// see the same dropout masks.
     public var random: RandomGenerator
+    /// The global index of `input`'s first example in its batch (nonzero for a shard of a
+    /// data-parallel batch; keys the dropout masks, see `ForwardContext.exampleOffset`).
+    public var exampleOffset = 0
 
     /// The objective `loss(model(input), target)`, evaluated in `mode` starting from `random`.
     public init(
@@ -148,6 +167,7 @@ public struct SupervisedObjective: Objective {
         let leaf = input.detached.recorded()
         let value = try GradientRecording.withRecording { () throws -> Tensor in
             var context = ForwardContext(mode: mode, random: random)
+            context.exampleOffset = exampleOffset
             return try lossFunction(try evaluated(leaf, context: &context), target)
         }
         guard value.isRecorded else { return (try value.item(), leaf.detached.zerosLike()) }
@@ -159,6 +179,7 @@ public struct SupervisedObjective: Objective {
     public func loss(at parameters: NamedTensors) throws -> ObjectiveOutput {
         let evaluated = try model.replacing(parameters)
         var context = ForwardContext(mode: mode, random: random)
+        context.exampleOffset = exampleOffset
         let prediction = try evaluated(input, context: &context)
         let value = try lossFunction(prediction, target)
         return ObjectiveOutput(loss: value, state: context.bufferUpdates, prediction: prediction)

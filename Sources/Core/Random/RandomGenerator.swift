@@ -74,6 +74,15 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
         }
     }
 
+    /// An independent generator determined by this one's state and `key`, without advancing
+    /// this one: the stream of example `key` of a batch (dropout masks keyed by the global
+    /// example index do not depend on how a batch is split over processes).
+    public func derived(key: UInt64) -> RandomGenerator {
+        var mixed = s0 ^ (s1 &* 0x9E37_79B9_7F4A_7C15) ^ (s2 << 1) ^ (s3 >> 1)
+        mixed ^= key &* 0xD1B5_4A32_D192_ED03
+        return RandomGenerator(seed: mixed)
+    }
+
     /// An independent generator derived from this one's next outputs; advances this one.
     public mutating func split() -> RandomGenerator {
         RandomGenerator(seed: next() ^ (next() >> 1))

@@ -16,14 +16,17 @@ import Synchronization
 /// No split ever changes a result: blocks and chunks are functions of the shapes, never of the
 /// thread count, and no reduction is summed in an order that depends on it (tests compare the
 /// bits of 1, 2 and 3 parts). The count starts from `SADDLE_NUM_THREADS`, else
-/// `OPENBLAS_NUM_THREADS`, else the machine's cores (at most 4).
+/// `OPENBLAS_NUM_THREADS`, else the machine's cores (at most 4) divided among the processes of
+/// an MPI job on this machine (`OMPI_COMM_WORLD_LOCAL_SIZE`).
 public enum ComputeThreads {
     /// The count at start-up, from the environment or the machine.
     static let initial: Int = {
         let environment = ProcessInfo.processInfo.environment
         let requested = (environment["SADDLE_NUM_THREADS"] ?? environment["OPENBLAS_NUM_THREADS"]).flatMap(Int.init)
         if let requested, (1...maximum).contains(requested) { return requested }
-        return Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, 4))
+        // Processes of an MPI job on one machine share its cores.
+        let local = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init).map { Swift.max(1, $0) } ?? 1
+        return Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount / local, 4))
     }()
 
     /// The largest count accepted.
