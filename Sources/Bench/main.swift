@@ -68,6 +68,15 @@ func main() throws {
         return
     }
     let repeats = options.quick ? 3 : 7
+    // `--only distributed`: the data-parallel workloads (under mpirun, or as one process).
+    if options.only == ["distributed"] {
+        let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
+        var results = try distributedResults(repeats: options.quick ? 3 : 5, communicator: communicator)
+        results += machineDescription(try BLAS.configuration())
+        if communicator.isRoot { print(json(results)) }
+        try (communicator as? MPICommunicator)?.finalize()
+        return
+    }
     func wanted(_ key: String) -> Bool { options.only?.contains(key) ?? true }
     var results: [(String, Any)] = []
     let blas = try BLAS.configuration()

@@ -80,13 +80,13 @@ extension Communicator {
     public func sum(_ tensors: [Tensor]) throws -> [Tensor] {
         guard size > 1, !tensors.isEmpty else { return tensors }
         if tensors.allSatisfy({ $0.dtype == .float32 }) {
-            var buffer = tensors.flatMap { $0.detached.floats }
+            var buffer = pack(tensors, as: Float.self)
             try sum(&buffer)
-            return try unpack(buffer, like: tensors)
+            return unpack(buffer, like: tensors)
         }
-        var buffer = tensors.flatMap { $0.detached.doubles }
+        var buffer = pack(tensors, as: Double.self)
         try sum(&buffer)
-        return try unpack(buffer, like: tensors)
+        return unpack(buffer, like: tensors)
     }
 
     /// The scalar summed over all processes.
@@ -97,11 +97,31 @@ extension Communicator {
         return buffer[0]
     }
 
-    private func unpack<T: TensorScalar>(_ buffer: [T], like tensors: [Tensor]) throws -> [Tensor] {
+    /// The tensors' elements, one after another, in one buffer of `T` (memory copies when the
+    /// dtypes agree).
+    private func pack<T: TensorScalar>(_ tensors: [Tensor], as _: T.Type) -> [T] {
+        let total = tensors.reduce(0) { $0 + $1.count }
+        return [T](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var offset = 0
+            for tensor in tensors {
+                let converted = tensor.detached.converted(to: T.dtype)
+                (buffer.baseAddress! + offset).initialize(from: converted.pointer(T.self), count: converted.count)
+                offset += converted.count
+            }
+            initialized = total
+        }
+    }
+
+    /// Tensors of `tensors`' shapes and dtypes filled from `buffer` in order.
+    private func unpack<T: TensorScalar>(_ buffer: [T], like tensors: [Tensor]) -> [Tensor] {
         var offset = 0
-        return try tensors.map { tensor in
-            defer { offset += tensor.count }
-            return try Tensor(shape: tensor.shape, scalars: buffer[offset..<(offset + tensor.count)], dtype: tensor.dtype)
+        return buffer.withUnsafeBufferPointer { source in
+            tensors.map { tensor in
+                let result = Tensor(uninitializedShape: tensor.shape, dtype: T.dtype)
+                result.pointer(T.self).update(from: source.baseAddress! + offset, count: tensor.count)
+                offset += tensor.count
+                return result.converted(to: tensor.dtype)
+            }
         }
     }
 }
