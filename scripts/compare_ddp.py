@@ -4,7 +4,7 @@
 Each round runs, one after another on a quiet machine (through run_quiet.py):
   saddle-bench --only distributed --threads 1        one process, one thread, the global batch
   saddle-bench --only distributed --threads 2        one process, two threads
-  mpirun -np 2 saddle-bench --only distributed       two ranks x one thread, shares of the batch
+  mpirun -np 2 --bind-to core saddle-bench ...       two ranks x one thread (one core each), shares of the batch
   torch_ddp_bench.py --ranks 2                       PyTorch's three configurations (gloo)
 for the 784-1024-1024-10 MLP at a global batch of 256 and the Fashion-MNIST CNN at 128. Every
 round is kept in the output with the other-CPU fractions; per workload it prints the medians,
@@ -42,7 +42,7 @@ def main():
     quiet = [sys.executable, os.path.join(args.bench_dir, "run_quiet.py"), "--"]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                SADDLE_MPI_SHIM=os.path.abspath(args.shim), SADDLE_NUM_THREADS="1")
-    mpirun = ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", "--mca", "btl_vader_single_copy_mechanism", "none",
+    mpirun = ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "core", "--mca", "btl_vader_single_copy_mechanism", "none",
               "-x", "SADDLE_MPI_SHIM", "-x", "SADDLE_NUM_THREADS"]
     rounds = []
     for k in range(args.rounds):

@@ -141,33 +141,27 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// MPI_Allreduce with MPI_SUM over doubles, in place.
-    public func sum(_ values: inout [Double]) throws {
-        guard !values.isEmpty else { return }
-        let count = Int64(values.count)
-        try values.withUnsafeMutableBufferPointer { buffer in try collective("MPI_Allreduce (sum)") { sumF64(buffer.baseAddress!, count) } }
+    public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        try collective("MPI_Allreduce (sum)") { sumF64(base, Int64(values.count)) }
     }
 
     /// MPI_Allreduce with MPI_SUM over floats, in place.
-    public func sum(_ values: inout [Float]) throws {
-        guard !values.isEmpty else { return }
-        let count = Int64(values.count)
-        try values.withUnsafeMutableBufferPointer { buffer in try collective("MPI_Allreduce (sum)") { sumF32(buffer.baseAddress!, count) } }
+    public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        try collective("MPI_Allreduce (sum)") { sumF32(base, Int64(values.count)) }
     }
 
     /// MPI_Allreduce with MPI_MAX over doubles, in place.
-    public func maximum(_ values: inout [Double]) throws {
-        guard !values.isEmpty else { return }
-        let count = Int64(values.count)
-        try values.withUnsafeMutableBufferPointer { buffer in try collective("MPI_Allreduce (max)") { maxF64(buffer.baseAddress!, count) } }
+    public func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws {
+        guard let base = values.baseAddress, !values.isEmpty else { return }
+        try collective("MPI_Allreduce (max)") { maxF64(base, Int64(values.count)) }
     }
 
     /// MPI_Bcast of bytes from `root`.
-    public func broadcast(_ bytes: inout [UInt8], from root: Int) throws {
-        let count = Int64(bytes.count)
-        try bytes.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            try collective("MPI_Bcast") { broadcastBytes(base, count, Int32(root)) }
-        }
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        try collective("MPI_Bcast") { broadcastBytes(base, Int64(bytes.count), Int32(root)) }
     }
 
     /// MPI_Barrier.

@@ -12,14 +12,14 @@ struct DataParallelTests {
     /// index), written to `directory/name.json`, checkpoints in `directory/name`.
     static func runFile(
         in directory: URL, name: String, model: String = #"[{"layer": "dense", "units": 32}, {"layer": "relu"}, {"layer": "dropout", "rate": 0.2}, {"layer": "dense", "units": 10}]"#,
-        epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 0.05, clipping: Bool = true
+        epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 0.05, clipping: Bool = true, optimizer: String? = nil
     ) throws -> URL {
         let url = directory.appendingPathComponent("\(name).json")
         let text = """
             {"format_version": 1, "name": "\(name)", "seed": 5, "dtype": "float64",
              "data": {"name": "digits", "validation": 0.2, "split_seed": 0, "standardize": "per_feature"},
              "model": \(model),
-             "optimizer": {"name": "sgd", "learning_rate": \(learningRate), "momentum": 0.9\(clipping ? ", \"max_gradient_norm\": 5" : "")},
+             "optimizer": \(optimizer ?? "{\"name\": \"sgd\", \"learning_rate\": \(learningRate), \"momentum\": 0.9\(clipping ? ", \"max_gradient_norm\": 5" : "")}"),
              "train": {"epochs": \(epochs), "batch_size": \(batchSize), "progress": "silent", "checkpoint_dir": "\(directory.appendingPathComponent(name).path)"}}
             """
         try text.write(to: url, atomically: true, encoding: .utf8)
@@ -90,6 +90,37 @@ struct DataParallelTests {
     static func initial(_ directory: URL) throws -> NamedTensors {
         let run = try RunConfiguration.read(directory.appendingPathComponent("single.json"), registry: .builtin)
         return try run.buildModel().tensors
+    }
+
+    /// Two "hosts": network namespaces joined by a veth pair, Open MPI over TCP between them
+    /// (scripts/mpi/two_hosts.sh). Needs root; it fails rather than skips when it cannot run.
+    @Test func twoHostsOverTCPBetweenNetworkNamespaces() throws {
+        let dir = try TemporaryDirectory("data-parallel-hosts")
+        defer { dir.remove() }
+        _ = try Self.runFile(in: dir.url, name: "single", epochs: 1)
+        let run = try Self.runFile(in: dir.url, name: "hosts", epochs: 1)
+        #expect(try SaddleCommandLine.run(["train", dir.file("single.json").path]).status == 0)
+        let script = Executables.examples.deletingLastPathComponent().appendingPathComponent("scripts/mpi/two_hosts.sh")
+        let result = try SaddleCommandLine.run([Executables.url("saddle").path, "train", run.path], executable: script)
+        #expect(result.status == 0 && !result.signaled, "two namespaces over TCP (needs root and ip netns): \(result)")
+        #expect(result.standardOutput.contains("data-parallel over 2 processes"), "\(result)")
+        let difference = Self.relativeDifference(try Self.tensors(dir.url, "single"), try Self.tensors(dir.url, "hosts"))
+        print("data parallel over TCP between two namespaces, against one process: \(difference)")
+        #expect(!difference.isNaN && difference < 1e-9)
+    }
+
+    @Test func saddleFreeNewtonRunsDataParallel() throws {
+        let dir = try TemporaryDirectory("data-parallel-newton")
+        defer { dir.remove() }
+        let model = #"[{"layer": "dense", "units": 4}, {"layer": "tanh"}, {"layer": "dense", "units": 10}]"#
+        let optimizer = #"{"name": "saddle_free_newton"}"#
+        for name in ["one", "two"] { _ = try Self.runFile(in: dir.url, name: name, model: model, epochs: 4, batchSize: 500, optimizer: optimizer) }
+        #expect(try SaddleCommandLine.run(["train", dir.file("one.json").path]).status == 0)
+        let result = try MPIRun.run(ranks: 2, ["train", dir.file("two.json").path], timeout: 300)
+        #expect(result.status == 0, "\(result)")
+        let difference = Self.relativeDifference(try Self.tensors(dir.url, "one"), try Self.tensors(dir.url, "two"))
+        print("data parallel saddle-free Newton, 2 ranks against one process: \(difference)")
+        #expect(!difference.isNaN && difference < 1e-8, "\(difference)")
     }
 
     @Test func batchNormAveragesStatisticsAcrossRanksAndRefusesShardsOfOne() throws {

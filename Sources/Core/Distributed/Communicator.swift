@@ -12,18 +12,18 @@ public protocol Communicator: Sendable {
     var rank: Int { get }
     /// The number of processes in the job.
     var size: Int { get }
-    /// Replaces `values` by their element-wise sum over all processes.
+    /// Replaces the buffer's values by their element-wise sum over all processes, in place.
     /// - Throws: `DistributedError` when the collective fails.
-    func sum(_ values: inout [Double]) throws
-    /// Replaces `values` by their element-wise sum over all processes.
+    func sum(_ values: UnsafeMutableBufferPointer<Double>) throws
+    /// Replaces the buffer's values by their element-wise sum over all processes, in place.
     /// - Throws: `DistributedError` when the collective fails.
-    func sum(_ values: inout [Float]) throws
-    /// Replaces `values` by their element-wise maximum over all processes.
+    func sum(_ values: UnsafeMutableBufferPointer<Float>) throws
+    /// Replaces the buffer's values by their element-wise maximum over all processes, in place.
     /// - Throws: `DistributedError` when the collective fails.
-    func maximum(_ values: inout [Double]) throws
-    /// Replaces `bytes` on every process by those of process `root` (all must pass the same count).
+    func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws
+    /// Replaces the bytes on every process by those of process `root` (all must pass the same count).
     /// - Throws: `DistributedError` when the collective fails.
-    func broadcast(_ bytes: inout [UInt8], from root: Int) throws
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws
     /// Stops every process of the job after writing `message` (which should name this rank
     /// and the cause) to standard error.
     func abort(_ message: String) -> Never
@@ -37,14 +37,14 @@ public struct SingleProcess: Communicator {
     public var rank: Int { 0 }
     /// 1.
     public var size: Int { 1 }
-    /// Leaves `values` as they are (the sum over one process).
-    public func sum(_ values: inout [Double]) throws {}
-    /// Leaves `values` as they are (the sum over one process).
-    public func sum(_ values: inout [Float]) throws {}
-    /// Leaves `values` as they are (the maximum over one process).
-    public func maximum(_ values: inout [Double]) throws {}
-    /// Leaves `bytes` as they are.
-    public func broadcast(_ bytes: inout [UInt8], from root: Int) throws {}
+    /// Leaves the values as they are (the sum over one process).
+    public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
+    /// Leaves the values as they are (the sum over one process).
+    public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
+    /// Leaves the values as they are (the maximum over one process).
+    public func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
+    /// Leaves the bytes as they are.
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws {}
     /// Writes `message` to standard error and exits with status 1.
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -73,20 +73,28 @@ extension Communicator {
     /// Whether this is the process that prints progress and writes files (rank 0).
     public var isRoot: Bool { rank == 0 }
 
-    /// The tensors summed element-wise over all processes, in one collective over a fused
-    /// buffer (Float32 when every tensor is Float32, Float64 otherwise); shapes and dtypes are
-    /// kept. A single process returns them unchanged without copying.
+    /// Replaces `values` by their element-wise sum over all processes.
     /// - Throws: `DistributedError` when the collective fails.
-    public func sum(_ tensors: [Tensor]) throws -> [Tensor] {
-        guard size > 1, !tensors.isEmpty else { return tensors }
-        if tensors.allSatisfy({ $0.dtype == .float32 }) {
-            var buffer = pack(tensors, as: Float.self)
-            try sum(&buffer)
-            return unpack(buffer, like: tensors)
-        }
-        var buffer = pack(tensors, as: Double.self)
-        try sum(&buffer)
-        return unpack(buffer, like: tensors)
+    public func sum(_ values: inout [Double]) throws {
+        try values.withUnsafeMutableBufferPointer { try sum($0) }
+    }
+
+    /// Replaces `values` by their element-wise sum over all processes.
+    /// - Throws: `DistributedError` when the collective fails.
+    public func sum(_ values: inout [Float]) throws {
+        try values.withUnsafeMutableBufferPointer { try sum($0) }
+    }
+
+    /// Replaces `values` by their element-wise maximum over all processes.
+    /// - Throws: `DistributedError` when the collective fails.
+    public func maximum(_ values: inout [Double]) throws {
+        try values.withUnsafeMutableBufferPointer { try maximum($0) }
+    }
+
+    /// Replaces `bytes` on every process by those of process `root`.
+    /// - Throws: `DistributedError` when the collective fails.
+    public func broadcast(_ bytes: inout [UInt8], from root: Int) throws {
+        try bytes.withUnsafeMutableBytes { try broadcast($0, from: root) }
     }
 
     /// The scalar summed over all processes.
@@ -97,31 +105,35 @@ extension Communicator {
         return buffer[0]
     }
 
-    /// The tensors' elements, one after another, in one buffer of `T` (memory copies when the
-    /// dtypes agree).
-    private func pack<T: TensorScalar>(_ tensors: [Tensor], as _: T.Type) -> [T] {
-        let total = tensors.reduce(0) { $0 + $1.count }
-        return [T](unsafeUninitializedCapacity: total) { buffer, initialized in
-            var offset = 0
-            for tensor in tensors {
-                let converted = tensor.detached.converted(to: T.dtype)
-                (buffer.baseAddress! + offset).initialize(from: converted.pointer(T.self), count: converted.count)
-                offset += converted.count
-            }
-            initialized = total
-        }
+    /// The tensors summed element-wise over all processes, in one collective over a fused
+    /// buffer (Float32 when every tensor is Float32, Float64 otherwise); shapes and dtypes are
+    /// kept. The buffer comes from the tensor pool and the results are views into it, so a
+    /// step copies its gradients once. A single process returns them unchanged.
+    /// - Throws: `DistributedError` when the collective fails.
+    public func sum(_ tensors: [Tensor]) throws -> [Tensor] {
+        guard size > 1, !tensors.isEmpty else { return tensors }
+        if tensors.allSatisfy({ $0.dtype == .float32 }) { return try fusedSum(tensors, as: Float.self) }
+        return try fusedSum(tensors, as: Double.self)
     }
 
-    /// Tensors of `tensors`' shapes and dtypes filled from `buffer` in order.
-    private func unpack<T: TensorScalar>(_ buffer: [T], like tensors: [Tensor]) -> [Tensor] {
+    private func fusedSum<T: TensorScalar>(_ tensors: [Tensor], as _: T.Type) throws -> [Tensor] {
+        let total = tensors.reduce(0) { $0 + $1.count }
+        let fused = Tensor(uninitializedShape: [total], dtype: T.dtype)
+        let base = fused.pointer(T.self)
         var offset = 0
-        return buffer.withUnsafeBufferPointer { source in
-            tensors.map { tensor in
-                let result = Tensor(uninitializedShape: tensor.shape, dtype: T.dtype)
-                result.pointer(T.self).update(from: source.baseAddress! + offset, count: tensor.count)
-                offset += tensor.count
-                return result.converted(to: tensor.dtype)
-            }
+        for tensor in tensors {
+            let converted = tensor.detached.converted(to: T.dtype)
+            (base + offset).update(from: converted.pointer(T.self), count: converted.count)
+            offset += converted.count
+        }
+        switch T.dtype {
+        case .float32: try sum(UnsafeMutableBufferPointer(start: fused.pointer(Float.self), count: total))
+        case .float64: try sum(UnsafeMutableBufferPointer(start: fused.pointer(Double.self), count: total))
+        }
+        offset = 0
+        return tensors.map { tensor in
+            defer { offset += tensor.count }
+            return Tensor(storage: fused.storage, offset: offset, shape: tensor.shape).converted(to: tensor.dtype)
         }
     }
 }
