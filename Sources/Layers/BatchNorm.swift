@@ -86,11 +86,41 @@ public struct BatchNorm: Layer {
             throw TensorError.invalidArgument(
                 op: "batchnorm", reason: "training mode needs at least 2 values per feature for batch statistics, got \(values) (input \(input.shape))")
         }
+        if let communicator = context.statisticsCommunicator, communicator.size > 1 {
+            return try synchronized(input, over: communicator, context: &context)
+        }
         let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
         let n = Double(values)
         let momentum = context.statisticsMomentum ?? self.momentum
         let newMean = try runningMean.detached * (1 - momentum) + mean * momentum
         let newVariance = try runningVariance.detached * (1 - momentum) + variance * (momentum * n / (n - 1))
+        context.updateBuffer("running_mean", to: newMean)
+        context.updateBuffer("running_var", to: newVariance)
+        return output
+    }
+
+    /// Training mode with the statistics of every process's share of the batch: per-feature
+    /// sums of the values and of the squared deviations are summed over the processes
+    /// (`allReduced`, differentiable), so every process normalizes with the global batch's
+    /// mean and variance and gets the running statistics one process would.
+    private func synchronized(_ input: Tensor, over communicator: any Communicator, context: inout ForwardContext) throws -> Tensor {
+        let (n, c) = (input.shape[0], featureCount)
+        let spatial = input.count / Swift.max(1, n * c)
+        let total = try communicator.sum(Double(n * spatial))
+        guard total >= 2 else {
+            throw TensorError.invalidArgument(
+                op: "batchnorm", reason: "synchronized batch statistics need at least 2 values per feature over all processes, got \(Int(total))")
+        }
+        let grouped = try input.reshaped(to: [n, c, spatial])
+        let perFeature = [1, c, 1]
+        let mean = try allReduced(grouped.sum(alongAxis: 2).sum(alongAxis: 0), over: communicator) / total
+        let centered = try grouped - mean.reshaped(to: perFeature)
+        let variance = try allReduced((centered * centered).sum(alongAxis: 2).sum(alongAxis: 0), over: communicator) / total
+        let normalized = try centered / sqrt(variance + epsilon).reshaped(to: perFeature)
+        let output = try (normalized * weight.reshaped(to: perFeature) + bias.reshaped(to: perFeature)).reshaped(to: input.shape)
+        let momentum = context.statisticsMomentum ?? self.momentum
+        let newMean = try runningMean.detached * (1 - momentum) + mean.detached * momentum
+        let newVariance = try runningVariance.detached * (1 - momentum) + variance.detached * (momentum * total / (total - 1))
         context.updateBuffer("running_mean", to: newMean)
         context.updateBuffer("running_var", to: newVariance)
         return output

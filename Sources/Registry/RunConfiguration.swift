@@ -76,6 +76,9 @@ public struct RunConfiguration: Sendable {
         ParameterSpec("checkpoint_dir", .string, default: .null, "where last.safetensors and best.safetensors go (default runs/<name>)"),
         ParameterSpec("metrics_file", .string, default: .null, "JSON-lines metrics, one object per epoch (default <checkpoint_dir>/metrics.jsonl)"),
         ParameterSpec("progress", .choice(["automatic", "bar", "lines", "silent"]), default: .string("automatic"), "how progress is shown"),
+        ParameterSpec(
+            "batchnorm_statistics", .choice(["local", "synchronized"]), default: .string("local"),
+            "under mpirun: BatchNorm's batch statistics from each process's share (local) or from the whole global batch (synchronized)"),
     ]
 
     /// Decodes and validates a run file's text.
@@ -346,6 +349,7 @@ public struct RunConfiguration: Sendable {
             options.metricsFile = checkpointDirectory.appendingPathComponent("metrics.jsonl")
         }
         options.progress = ProgressStyle(rawValue: train.string("progress")) ?? .automatic
+        options.synchronizedBatchNorm = train.string("batchnorm_statistics") == "synchronized"
         options.configuration = try json(model: model).pretty
         return options
     }

@@ -34,6 +34,10 @@ public struct TrainingOptions: Sendable {
     /// end of every epoch, before evaluation and checkpoints. Only rank 0 shows progress and
     /// writes checkpoints and metrics. The default is one process.
     public var communicator: any Communicator = SingleProcess()
+    /// With several processes, whether BatchNorm normalizes with the statistics of the whole
+    /// global batch (synchronized, like PyTorch's SyncBatchNorm: two more collectives per
+    /// BatchNorm layer and pass) instead of each process's share (the default).
+    public var synchronizedBatchNorm = false
 
     /// - Throws: `TrainingError.invalidOptions` for epochs or batch sizes below 1.
     public init(epochs: Int, batchSize: Int, seed: UInt64 = 0) throws {
@@ -272,6 +276,7 @@ public struct Trainer {
             var objective = SupervisedObjective(
                 model: model, loss: loss, input: batch.features, target: batch.labels, mode: .training, random: random.split())
             objective.exampleOffset = offset
+            if options.synchronizedBatchNorm, communicator.size > 1 { objective.statisticsCommunicator = communicator }
             let report = communicator.size > 1
                 ? try optimizer.step(
                     &parameters,

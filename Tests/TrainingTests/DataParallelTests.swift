@@ -12,7 +12,8 @@ struct DataParallelTests {
     /// index), written to `directory/name.json`, checkpoints in `directory/name`.
     static func runFile(
         in directory: URL, name: String, model: String = #"[{"layer": "dense", "units": 32}, {"layer": "relu"}, {"layer": "dropout", "rate": 0.2}, {"layer": "dense", "units": 10}]"#,
-        epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 0.05, clipping: Bool = true, optimizer: String? = nil
+        epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 0.05, clipping: Bool = true, optimizer: String? = nil,
+        extraTrain: String = ""
     ) throws -> URL {
         let url = directory.appendingPathComponent("\(name).json")
         let text = """
@@ -20,7 +21,7 @@ struct DataParallelTests {
              "data": {"name": "digits", "validation": 0.2, "split_seed": 0, "standardize": "per_feature"},
              "model": \(model),
              "optimizer": \(optimizer ?? "{\"name\": \"sgd\", \"learning_rate\": \(learningRate), \"momentum\": 0.9\(clipping ? ", \"max_gradient_norm\": 5" : "")}"),
-             "train": {"epochs": \(epochs), "batch_size": \(batchSize), "progress": "silent", "checkpoint_dir": "\(directory.appendingPathComponent(name).path)"}}
+             "train": {"epochs": \(epochs), "batch_size": \(batchSize), "progress": "silent", \(extraTrain)"checkpoint_dir": "\(directory.appendingPathComponent(name).path)"}}
             """
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url
@@ -121,6 +122,32 @@ struct DataParallelTests {
         let difference = Self.relativeDifference(try Self.tensors(dir.url, "one"), try Self.tensors(dir.url, "two"))
         print("data parallel saddle-free Newton, 2 ranks against one process: \(difference)")
         #expect(!difference.isNaN && difference < 1e-8, "\(difference)")
+    }
+
+    /// Synchronized BatchNorm: the statistics of the whole global batch on every rank, so 2 and
+    /// 3 ranks follow one process (running statistics included), not only without BatchNorm.
+    @Test func synchronizedBatchNormMatchesOneProcess() throws {
+        let dir = try TemporaryDirectory("data-parallel-syncbn")
+        defer { dir.remove() }
+        let model = #"[{"layer": "dense", "units": 32}, {"layer": "batchnorm"}, {"layer": "relu"}, {"layer": "dense", "units": 10}]"#
+        let synchronized = #""batchnorm_statistics": "synchronized", "#
+        for name in ["single", "two", "three"] {
+            _ = try Self.runFile(in: dir.url, name: name, model: model, epochs: 2, extraTrain: synchronized)
+        }
+        _ = try Self.runFile(in: dir.url, name: "local", model: model, epochs: 2)
+        #expect(try SaddleCommandLine.run(["train", dir.file("single.json").path]).status == 0)
+        for (name, ranks) in [("two", 2), ("three", 3), ("local", 2)] {
+            let result = try MPIRun.run(ranks: ranks, ["train", dir.file("\(name).json").path], timeout: 300)
+            #expect(result.status == 0, "\(name): \(result)")
+        }
+        let reference = try Self.tensors(dir.url, "single")
+        for name in ["two", "three"] {
+            let difference = Self.relativeDifference(reference, try Self.tensors(dir.url, name))
+            print("data parallel synchronized BatchNorm, \(name) ranks after 90 steps, against one process: \(difference)")
+            #expect(!difference.isNaN && difference < 1e-9, "\(name): \(difference)")
+        }
+        // Local statistics differ from one process's: the option is what makes them agree.
+        #expect(Self.relativeDifference(reference, try Self.tensors(dir.url, "local")) > 1e-6)
     }
 
     @Test func batchNormAveragesStatisticsAcrossRanksAndRefusesShardsOfOne() throws {

@@ -28,6 +28,10 @@ public struct ForwardContext: Sendable {
     /// example i's randomness from `random.derived(key: exampleOffset + i)`, so a batch split
     /// over the processes of a data-parallel job gets the masks it would get whole.
     public var exampleOffset = 0
+    /// When set (to a communicator of several processes), BatchNorm in training mode normalizes
+    /// with the batch statistics of every process's share together (synchronized BatchNorm),
+    /// not with this process's share alone.
+    public var statisticsCommunicator: (any Communicator)?
     /// Scratch memory the convolutions of this pass (and of the backward pass it records)
     /// reuse; assign one kept across steps to reuse it between passes too.
     public var workspace = ConvolutionWorkspace()

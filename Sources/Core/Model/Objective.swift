@@ -131,6 +131,9 @@ public struct SupervisedObjective: Objective {
     /// The global index of `input`'s first example in its batch (nonzero for a shard of a
     /// data-parallel batch; keys the dropout masks, see `ForwardContext.exampleOffset`).
     public var exampleOffset = 0
+    /// The processes whose batch statistics BatchNorm shares in training mode (see
+    /// `ForwardContext.statisticsCommunicator`); nil for each process's own.
+    public var statisticsCommunicator: (any Communicator)?
 
     /// The objective `loss(model(input), target)`, evaluated in `mode` starting from `random`.
     public init(
@@ -168,6 +171,7 @@ public struct SupervisedObjective: Objective {
         let value = try GradientRecording.withRecording { () throws -> Tensor in
             var context = ForwardContext(mode: mode, random: random)
             context.exampleOffset = exampleOffset
+            context.statisticsCommunicator = statisticsCommunicator
             return try lossFunction(try evaluated(leaf, context: &context), target)
         }
         guard value.isRecorded else { return (try value.item(), leaf.detached.zerosLike()) }
@@ -180,6 +184,7 @@ public struct SupervisedObjective: Objective {
         let evaluated = try model.replacing(parameters)
         var context = ForwardContext(mode: mode, random: random)
         context.exampleOffset = exampleOffset
+        context.statisticsCommunicator = statisticsCommunicator
         let prediction = try evaluated(input, context: &context)
         let value = try lossFunction(prediction, target)
         return ObjectiveOutput(loss: value, state: context.bufferUpdates, prediction: prediction)
