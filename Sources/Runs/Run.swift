@@ -32,6 +32,7 @@ public struct Run {
             optimizer: try configuration.buildOptimizer(),
             options: options)
         try preflight(grown: configuration.transforms.isEmpty ? nil : grown)
+        try checkDataParallel(ranks: communicator.size, grown: configuration.transforms.isEmpty ? nil : grown)
     }
 
     /// Continues from a checkpoint written by a run of the same configuration.

@@ -168,7 +168,11 @@ struct DataParallelTests {
         let refused = try MPIRun.run(ranks: 3, ["train", tiny.path], timeout: 120)
         #expect(refused.status != 0)
         #expect(refused.standardError.contains("BatchNorm needs at least 2 examples per share"), "\(refused)")
-        #expect(refused.standardError.contains("rank "), "\(refused)")
+        #expect(refused.standardError.contains("rank ") && refused.standardError.contains("train.batch_size"), "\(refused)")
+        // validate knows it, given the number of processes.
+        let validated = try SaddleCommandLine.run(["validate", tiny.path, "--ranks", "3"])
+        #expect(validated.status == 1 && validated.standardError.contains("BatchNorm needs at least 2 examples per share"), "\(validated)")
+        #expect(try SaddleCommandLine.run(["validate", tiny.path]).status == 0)
     }
 
     @Test func resumesWithAnotherNumberOfRanks() throws {
