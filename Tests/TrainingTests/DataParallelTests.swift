@@ -110,17 +110,17 @@ struct DataParallelTests {
         #expect(!difference.isNaN && difference < 1e-9)
     }
 
-    @Test func saddleFreeNewtonRunsDataParallel() throws {
+    @Test(arguments: [#"{"name": "saddle_free_newton"}"#, #"{"name": "newton_cg"}"#])
+    func newtonMethodsRunDataParallel(_ optimizer: String) throws {
         let dir = try TemporaryDirectory("data-parallel-newton")
         defer { dir.remove() }
         let model = #"[{"layer": "dense", "units": 4}, {"layer": "tanh"}, {"layer": "dense", "units": 10}]"#
-        let optimizer = #"{"name": "saddle_free_newton"}"#
         for name in ["one", "two"] { _ = try Self.runFile(in: dir.url, name: name, model: model, epochs: 4, batchSize: 500, optimizer: optimizer) }
         #expect(try SaddleCommandLine.run(["train", dir.file("one.json").path]).status == 0)
         let result = try MPIRun.run(ranks: 2, ["train", dir.file("two.json").path], timeout: 300)
         #expect(result.status == 0, "\(result)")
         let difference = Self.relativeDifference(try Self.tensors(dir.url, "one"), try Self.tensors(dir.url, "two"))
-        print("data parallel saddle-free Newton, 2 ranks against one process: \(difference)")
+        print("data parallel \(optimizer), 2 ranks against one process: \(difference)")
         #expect(!difference.isNaN && difference < 1e-8, "\(difference)")
     }
 
