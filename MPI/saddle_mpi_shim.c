@@ -68,24 +68,6 @@ SADDLE_MPI_EXPORT int saddle_mpi_allreduce_sum_f32(float *buffer, int64_t count)
     return allreduce(buffer, count, MPI_FLOAT, sizeof(float), MPI_SUM);
 }
 
-/// The element-wise maximum of `count` doubles over all ranks, in place.
-SADDLE_MPI_EXPORT int saddle_mpi_allreduce_max_f64(double *buffer, int64_t count) {
-    return allreduce(buffer, count, MPI_DOUBLE, sizeof(double), MPI_MAX);
-}
-
-/// Copies `bytes` bytes from rank `root`'s buffer into every other rank's.
-SADDLE_MPI_EXPORT int saddle_mpi_broadcast(void *buffer, int64_t bytes, int root) {
-    char *p = buffer;
-    while (bytes > 0) {
-        int chunk = bytes > INT_MAX ? INT_MAX : (int)bytes;
-        int code = MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD);
-        if (code != MPI_SUCCESS) return failed(code, "MPI_Bcast");
-        p += chunk;
-        bytes -= chunk;
-    }
-    return 0;
-}
-
 /// Waits for every rank.
 SADDLE_MPI_EXPORT int saddle_mpi_barrier(void) {
     int code = MPI_Barrier(MPI_COMM_WORLD);

@@ -28,7 +28,7 @@ func distributedResults(repeats: Int, communicator: any Communicator) throws -> 
     for (key, batch, make) in workloads {
         var generator = RandomGenerator(seed: 0)
         let (model, x, y) = try make(&generator)
-        let share = (batch * communicator.rank / communicator.size)..<(batch * (communicator.rank + 1) / communicator.size)
+        let share = communicator.share(of: batch)
         let local = SupervisedObjective(model: model, loss: SoftmaxCrossEntropy(), input: try x.rows(share), target: try y.rows(share))
         let objective = DataParallelObjective(base: local, communicator: communicator, examples: share.count, globalExamples: batch)
         var parameters = model.parameters

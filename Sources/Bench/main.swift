@@ -70,7 +70,7 @@ func main() throws {
     let repeats = options.quick ? 3 : 7
     // `--only distributed`: the data-parallel workloads (under mpirun, or as one process).
     if options.only == ["distributed"] {
-        let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
+        let communicator = try MPICommunicator.forThisProcess()
         var results = try distributedResults(repeats: options.quick ? 3 : 5, communicator: communicator)
         results += machineDescription(try BLAS.configuration())
         if communicator.isRoot { print(json(results)) }

@@ -37,7 +37,7 @@ struct Analyze: ParsableCommand {
                 throw ValidationError("--examples must be in 1...10000000, --count in 1...1000 and --full-spectrum-limit in 1...10000 (the dense Hessian of n parameters takes 8 n^2 bytes)")
             }
             // Under mpirun: the examples are split over the processes and the curvature summed.
-            let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
+            let communicator = try MPICommunicator.forThisProcess()
             try stoppingTheJobOnError("analyze", communicator) {
                 let registry = try registryOptions.registry()
                 let configuration = try override.configuration(registry: registry)

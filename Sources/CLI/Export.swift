@@ -43,17 +43,17 @@ struct Export: ParsableCommand {
             let renames = try rename.map { try PyTorchNames.Rename(parsing: $0) }
             let registry = try registryOptions.registry()
             let configuration = try override.configuration(registry: registry)
-            let input = URL(fileURLWithPath: checkpoint)
-            if let onnx {
-                let summary = try Run.exportONNX(
-                    checkpoint: input, to: URL(fileURLWithPath: onnx), configuration: configuration, dtype: type, registry: registry)
-                print("wrote \(summary.file): ONNX opset \(ONNXGraph.opsetVersion), input \(describe(summary.inputShape)) -> output \(describe(summary.outputShape)), \(summary.dtype.rawValue), \(summary.tensorCount) tensors")
-            }
-            if let pytorch {
-                let summary = try Run.exportPyTorch(
-                    checkpoint: input, to: URL(fileURLWithPath: pytorch), configuration: configuration, renames: renames, dtype: type,
-                    registry: registry)
-                print("wrote \(summary.file): PyTorch state dict, \(summary.tensorCount) tensors, \(summary.dtype.rawValue)")
+            let summaries = try Run.export(
+                checkpoint: URL(fileURLWithPath: checkpoint), onnx: onnx.map { URL(fileURLWithPath: $0) },
+                pytorch: pytorch.map { URL(fileURLWithPath: $0) }, renames: renames, dtype: type, configuration: configuration,
+                registry: registry)
+            for summary in summaries {
+                switch summary.format {
+                case .onnx:
+                    print("wrote \(summary.file): ONNX opset \(ONNXGraph.opsetVersion), input \(describe(summary.inputShape)) -> output \(describe(summary.outputShape)), \(summary.dtype.rawValue), \(summary.tensorCount) tensors")
+                case .pytorch:
+                    print("wrote \(summary.file): PyTorch state dict, \(summary.tensorCount) tensors, \(summary.dtype.rawValue)")
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors("train") {
             // Under mpirun: data-parallel over the job's processes; rank 0 prints and writes.
-            let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
+            let communicator = try MPICommunicator.forThisProcess()
             try stoppingTheJobOnError("train", communicator) {
                 try train(communicator)
             }

@@ -148,9 +148,9 @@ public struct BatchPlan: Sendable {
     }
 
     /// The examples of batch `index` (0-based) that process `rank` of `ranks` trains on in
-    /// data-parallel training: a contiguous share of the batch, `[count * rank / ranks,
-    /// count * (rank + 1) / ranks)`, so shares differ by at most one example and a rank may get
-    /// none when the batch has fewer examples than there are ranks.
+    /// data-parallel training: its contiguous share of the batch (`share(of:rank:of:)`), so
+    /// shares differ by at most one example and a rank may get none when the batch has fewer
+    /// examples than there are ranks.
     /// - Returns: the shard, the global index of its first example within the batch, and the
     ///   batch's size.
     /// - Throws: `DataError.invalid` for an index outside 0..<count or a rank outside 0..<ranks.
@@ -160,10 +160,11 @@ public struct BatchPlan: Sendable {
         }
         let start = index * size, end = Swift.min(start + size, dataset.count)
         let n = end - start
-        let lower = start + n * rank / ranks, upper = start + n * (rank + 1) / ranks
-        let indices = order.map { Array($0[lower..<upper]) } ?? Array(lower..<upper)
+        let part = share(of: n, rank: rank, of: ranks)
+        let rows = (start + part.lowerBound)..<(start + part.upperBound)
+        let indices = order.map { Array($0[rows]) } ?? Array(rows)
         let batch = Batch(features: try dataset.features.gatheringRows(indices), labels: try dataset.labels.gatheringRows(indices))
-        return (batch, lower - start, n)
+        return (batch, part.lowerBound, n)
     }
 
     /// The sizes of every rank's share of every batch: the smallest non-empty share and
@@ -174,8 +175,8 @@ public struct BatchPlan: Sendable {
         for index in 0..<count {
             let n = Swift.min(size, dataset.count - index * size)
             for rank in 0..<Swift.max(ranks, 1) {
-                let share = n * (rank + 1) / ranks - n * rank / ranks
-                if share == 0 { someEmpty = true } else { smallest = Swift.min(smallest, share) }
+                let part = share(of: n, rank: rank, of: ranks).count
+                if part == 0 { someEmpty = true } else { smallest = Swift.min(smallest, part) }
             }
         }
         return (smallest, someEmpty)

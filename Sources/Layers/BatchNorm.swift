@@ -90,13 +90,18 @@ public struct BatchNorm: Layer {
             return try synchronized(input, over: communicator, context: &context)
         }
         let (output, mean, variance) = try batchNormalized(input, scale: weight, offset: bias, epsilon: epsilon)
-        let n = Double(values)
+        try reportRunningStatistics(mean: mean, variance: variance, count: Double(values), context: &context)
+        return output
+    }
+
+    /// Reports the running statistics moved towards this batch's `mean` and (biased)
+    /// `variance` over `count` values per feature: the variance enters unbiased, n / (n - 1).
+    private func reportRunningStatistics(mean: Tensor, variance: Tensor, count n: Double, context: inout ForwardContext) throws {
         let momentum = context.statisticsMomentum ?? self.momentum
-        let newMean = try runningMean.detached * (1 - momentum) + mean * momentum
-        let newVariance = try runningVariance.detached * (1 - momentum) + variance * (momentum * n / (n - 1))
+        let newMean = try runningMean.detached * (1 - momentum) + mean.detached * momentum
+        let newVariance = try runningVariance.detached * (1 - momentum) + variance.detached * (momentum * n / (n - 1))
         context.updateBuffer("running_mean", to: newMean)
         context.updateBuffer("running_var", to: newVariance)
-        return output
     }
 
     /// Training mode with the statistics of every process's share of the batch: per-feature
@@ -118,11 +123,7 @@ public struct BatchNorm: Layer {
         let variance = try allReduced((centered * centered).sum(alongAxis: 2).sum(alongAxis: 0), over: communicator) / total
         let normalized = try centered / sqrt(variance + epsilon).reshaped(to: perFeature)
         let output = try (normalized * weight.reshaped(to: perFeature) + bias.reshaped(to: perFeature)).reshaped(to: input.shape)
-        let momentum = context.statisticsMomentum ?? self.momentum
-        let newMean = try runningMean.detached * (1 - momentum) + mean.detached * momentum
-        let newVariance = try runningVariance.detached * (1 - momentum) + variance.detached * (momentum * total / (total - 1))
-        context.updateBuffer("running_mean", to: newMean)
-        context.updateBuffer("running_var", to: newVariance)
+        try reportRunningStatistics(mean: mean, variance: variance, count: total, context: &context)
         return output
     }
 

@@ -22,15 +22,7 @@ public struct Dropout: Layer {
     public func callAsFunction(_ input: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard context.mode == .training, rate > 0 else { return input }
         // Each example's mask comes from its own stream, keyed by its index in the batch.
-        let rows = input.shape.first ?? 1
-        let perRow = input.count / Swift.max(rows, 1)
-        var values = [Double]()
-        values.reserveCapacity(input.count)
-        for row in 0..<rows {
-            var generator = context.random.derived(key: UInt64(context.exampleOffset + row))
-            for _ in 0..<perRow { values.append(generator.nextUniform()) }
-        }
-        let uniform = try Tensor(shape: input.shape, scalars: values, dtype: input.dtype)
+        let uniform = Tensor.randomUniform(input.shape, dtype: input.dtype, rowsKeyedBy: context.random, from: context.exampleOffset)
         // The next stochastic layer of the pass draws from other streams.
         _ = context.random.next()
         let keep = (uniform .>= rate).detached * (1 / (1 - rate))

@@ -93,12 +93,11 @@ extension Run {
         let start = DispatchTime.now().uptimeNanoseconds
         let (_, run, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
         let count = Swift.min(examples, data.training.count)
-        let (rank, size) = (communicator.rank, communicator.size)
-        let share = (count * rank / size)..<(count * (rank + 1) / size)
+        let share = communicator.share(of: count)
         let objective = SupervisedObjective(
             model: model, loss: try run.buildLoss(), input: try data.training.features.rows(share),
             target: try data.training.labels.rows(share), mode: mode)
-        if size > 1 {
+        if communicator.size > 1 {
             let sharded = DataParallelObjective(base: objective, communicator: communicator, examples: share.count, globalExamples: count)
             return try analyze(sharded, file: url.path, count: count, mode: mode, fullSpectrumLimit: fullSpectrumLimit, lanczosCount: lanczosCount, start: start)
         }

@@ -6,11 +6,21 @@ import SaddleTraining
 
 /// What an export wrote.
 public struct ExportSummary: Sendable {
+    /// The formats a checkpoint exports to.
+    public enum Format: Sendable, Hashable {
+        /// An ONNX inference graph.
+        case onnx
+        /// A PyTorch state dict (safetensors).
+        case pytorch
+    }
+
+    /// The format written.
+    public var format: Format
     /// The file written.
     public var file: String
     /// The input shape, batch axis first (`-1` for the dynamic batch).
     public var inputShape: [Int]
-    /// The output shape, batch axis first (`-1` for the dynamic batch).
+    /// The output shape, batch axis first (`-1` for the dynamic batch); empty for a state dict.
     public var outputShape: [Int]
     /// The element type of the file's tensors.
     public var dtype: DType
@@ -19,38 +29,42 @@ public struct ExportSummary: Sendable {
 }
 
 extension Run {
-    /// Exports a checkpoint's model as an ONNX inference graph (opset 17, dynamic batch axis)
-    /// at `output`, written atomically.
+    /// Exports a checkpoint's model, loaded once, as an ONNX inference graph (opset 17,
+    /// dynamic batch axis) at `onnx` and/or as a PyTorch state dict (safetensors) at `pytorch`,
+    /// each written atomically. `torch.nn` modules of the same structure load the state dict
+    /// with `strict=True` (`PyTorchNames.exporting`: LSTM tensors gain `_l0`, `renames` apply).
+    /// Both are made before either is written, so a refusal of one writes neither.
     /// - Parameters:
-    ///   - dtype: the graph's element type; nil keeps the checkpoint's.
+    ///   - dtype: the files' element type; nil keeps the checkpoint's.
+    /// - Returns: one summary per file written, ONNX first.
     /// - Throws: checkpoint and configuration errors naming the file; `ExportError` naming the
-    ///   layer that ONNX cannot express (plugin layers); `CheckpointError.writeFailed`.
-    public static func exportONNX(
-        checkpoint url: URL, to output: URL, configuration: RunConfiguration? = nil, dtype: DType? = nil, registry: Registry
-    ) throws -> ExportSummary {
+    ///   layer that ONNX cannot express (plugin layers); `ModelError` when renames collide;
+    ///   `FileError` when a file cannot be written.
+    public static func export(
+        checkpoint url: URL, onnx: URL? = nil, pytorch: URL? = nil, renames: [PyTorchNames.Rename] = [], dtype: DType? = nil,
+        configuration: RunConfiguration? = nil, registry: Registry
+    ) throws -> [ExportSummary] {
         let (_, _, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
-        let exported = try model.onnxModel(exampleShape: data.training.exampleShape, dtype: dtype)
-        try FileSystem.writeAtomically(exported.bytes, to: output)
-        return ExportSummary(
-            file: output.path, inputShape: [-1] + exported.exampleInputShape, outputShape: [-1] + exported.exampleOutputShape,
-            dtype: exported.elementType, tensorCount: model.tensors.count)
-    }
-
-    /// Exports a checkpoint's parameters and buffers as a PyTorch state dict (safetensors) at
-    /// `output`, written atomically: `torch.nn` modules of the same structure load it with
-    /// `strict=True` (`PyTorchNames.exporting`: LSTM tensors gain `_l0`, `renames` apply).
-    /// - Throws: checkpoint errors naming the file; `ModelError` when renames collide;
-    ///   `CheckpointError.writeFailed`.
-    public static func exportPyTorch(
-        checkpoint url: URL, to output: URL, configuration: RunConfiguration? = nil, renames: [PyTorchNames.Rename] = [],
-        dtype: DType? = nil, registry: Registry
-    ) throws -> ExportSummary {
-        let (_, _, data, model) = try Run.loaded(url, configuration: configuration, registry: registry)
-        var tensors = try PyTorchNames.exporting(model.tensors, renames: renames)
-        if let dtype { tensors = tensors.converted(to: dtype) }
-        try FileSystem.writeAtomically(try Safetensors.encode(tensors, metadata: [("format", "pt")]), to: output)
-        let own = tensors.first(where: { _ in true })?.tensor.dtype ?? .float32
-        return ExportSummary(
-            file: output.path, inputShape: [-1] + data.training.exampleShape, outputShape: [], dtype: own, tensorCount: tensors.count)
+        let exampleShape = data.training.exampleShape
+        // Both files are made before either is written, so a refusal writes nothing.
+        let graph = try onnx.map { _ in try model.onnxModel(exampleShape: exampleShape, dtype: dtype) }
+        let stateDict = try pytorch.map { _ in
+            let tensors = try PyTorchNames.exporting(model.tensors, renames: renames)
+            return dtype.map { tensors.converted(to: $0) } ?? tensors
+        }
+        var summaries: [ExportSummary] = []
+        if let onnx, let graph {
+            try FileSystem.writeAtomically(graph.bytes, to: onnx)
+            summaries.append(ExportSummary(
+                format: .onnx, file: onnx.path, inputShape: [-1] + graph.exampleInputShape,
+                outputShape: [-1] + graph.exampleOutputShape, dtype: graph.elementType, tensorCount: model.tensors.count))
+        }
+        if let pytorch, let stateDict {
+            try FileSystem.writeAtomically(try Safetensors.encode(stateDict, metadata: [("format", "pt")]), to: pytorch)
+            summaries.append(ExportSummary(
+                format: .pytorch, file: pytorch.path, inputShape: [-1] + exampleShape, outputShape: [],
+                dtype: stateDict.tensors.first?.dtype ?? .float32, tensorCount: stateDict.count))
+        }
+        return summaries
     }
 }

@@ -23,7 +23,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private typealias Init = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Int32
     private typealias ReduceF64 = @convention(c) (UnsafeMutablePointer<Double>, Int64) -> Int32
     private typealias ReduceF32 = @convention(c) (UnsafeMutablePointer<Float>, Int64) -> Int32
-    private typealias Broadcast = @convention(c) (UnsafeMutableRawPointer, Int64, Int32) -> Int32
     private typealias Plain = @convention(c) () -> Int32
     private typealias Abort = @convention(c) (Int32) -> Void
     private typealias LastError = @convention(c) () -> UnsafePointer<CChar>
@@ -39,8 +38,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let shimPath: String
     private let sumF64: ReduceF64
     private let sumF32: ReduceF32
-    private let maxF64: ReduceF64
-    private let broadcastBytes: Broadcast
     private let barrierCall: Plain
     private let finalizeCall: Plain
     private let abortCall: Abort
@@ -50,12 +47,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// The collective in progress and when it started (uptime nanoseconds), for the watchdog.
     private let inProgress = Mutex<(name: String, since: UInt64)?>(nil)
 
-    /// Whether this process was started by `mpirun` (or another MPI launcher) in a job of
-    /// more than one process: Open MPI's `OMPI_COMM_WORLD_SIZE`, or PMI's `PMI_SIZE`.
+    /// Whether this process was started by `mpirun` (or another MPI launcher): Open MPI's
+    /// `OMPI_COMM_WORLD_SIZE`, or PMI's `PMI_SIZE`, is set.
     public static var isLaunchedByMPI: Bool {
         let environment = ProcessInfo.processInfo.environment
         let size = environment["OMPI_COMM_WORLD_SIZE"] ?? environment["PMI_SIZE"]
         return size != nil
+    }
+
+    /// The communicator of this process: MPI's when `mpirun` started it, else `SingleProcess`.
+    /// - Throws: `DistributedError` when MPI should be used but cannot be loaded.
+    public static func forThisProcess() throws -> any Communicator {
+        isLaunchedByMPI ? try MPICommunicator() : SingleProcess()
     }
 
     /// The paths searched for the shim, in order.
@@ -91,8 +94,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let initialize = try symbol("saddle_mpi_init", as: Init.self)
         sumF64 = try symbol("saddle_mpi_allreduce_sum_f64", as: ReduceF64.self)
         sumF32 = try symbol("saddle_mpi_allreduce_sum_f32", as: ReduceF32.self)
-        maxF64 = try symbol("saddle_mpi_allreduce_max_f64", as: ReduceF64.self)
-        broadcastBytes = try symbol("saddle_mpi_broadcast", as: Broadcast.self)
         barrierCall = try symbol("saddle_mpi_barrier", as: Plain.self)
         finalizeCall = try symbol("saddle_mpi_finalize", as: Plain.self)
         abortCall = try symbol("saddle_mpi_abort", as: Abort.self)
@@ -150,18 +151,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = values.baseAddress, !values.isEmpty else { return }
         try collective("MPI_Allreduce (sum)") { sumF32(base, Int64(values.count)) }
-    }
-
-    /// MPI_Allreduce with MPI_MAX over doubles, in place.
-    public func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws {
-        guard let base = values.baseAddress, !values.isEmpty else { return }
-        try collective("MPI_Allreduce (max)") { maxF64(base, Int64(values.count)) }
-    }
-
-    /// MPI_Bcast of bytes from `root`.
-    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        try collective("MPI_Bcast") { broadcastBytes(base, Int64(bytes.count), Int32(root)) }
     }
 
     /// MPI_Barrier.

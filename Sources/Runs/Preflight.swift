@@ -46,18 +46,14 @@ extension Run {
     /// every global batch must hold at least 2 examples. A single process passes.
     /// - Throws: `ConfigurationError` at `train.batch_size` naming the run file.
     public func checkDataParallel(ranks: Int, grown: (any Layer)? = nil) throws {
-        guard ranks > 1 else { return }
-        let models = [try trainer.currentModel(), grown].compactMap { $0 }
-        guard models.contains(where: { $0.buffers.paths.contains { $0.hasSuffix("running_mean") } }) else { return }
-        var generator = RandomGenerator(seed: 0)
         let batchSize = configuration.train.int("batch_size")
-        let plan = try data.training.batchPlan(size: batchSize, shuffle: false, using: &generator)
-        let (smallest, someEmpty) = plan.smallestShard(ranks: ranks)
-        guard smallest < 2 || someEmpty else { return }
-        try configuration.attributed { () throws -> Void in
-            throw ConfigurationError(
-                JSONPath().appending("train").appending("batch_size"),
-                "\(batchSize) over \(ranks) processes (\(data.training.count) training examples) gives some process a share of \(someEmpty ? "no example" : "one example") in some batch, and BatchNorm needs at least 2 examples per share in training mode; use a batch size of at least \(2 * ranks) whose epoch's last batch has at least \(2 * ranks) examples, or fewer processes")
+        for model in [try trainer.currentModel(), grown].compactMap({ $0 }) {
+            guard let problem = try Trainer.batchNormShareProblem(model: model, training: data.training, batchSize: batchSize, ranks: ranks) else {
+                continue
+            }
+            try configuration.attributed { () throws -> Void in
+                throw ConfigurationError(JSONPath().appending("train").appending("batch_size"), problem)
+            }
         }
     }
 

@@ -170,8 +170,6 @@ public struct Checkpoint: Sendable {
 /// Atomic file replacement for checkpoints and metrics (`FileSystem.writeAtomically`), with
 /// failures reported as `CheckpointError.writeFailed`.
 enum AtomicFile {
-    /// The prefix of the temporary files written for `url` (the process id follows).
-    static func temporaryPrefix(of url: URL) -> String { FileSystem.temporaryPrefix(of: url) }
 
     /// Replaces the file at `url` with `data`; `beforeRename` runs just before the rename.
     /// - Throws: `CheckpointError.writeFailed` naming the file; the previous file is intact.
@@ -187,7 +185,7 @@ enum AtomicFile {
     /// between writing a checkpoint and renaming it). Files of running processes are kept.
     static func removeAbandonedTemporaries(of url: URL) {
         let directory = url.deletingLastPathComponent()
-        let prefix = temporaryPrefix(of: url)
+        let prefix = FileSystem.temporaryPrefix(of: url)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)

@@ -353,13 +353,12 @@ public struct Trainer {
         guard communicator.size > 1 else {
             return try Evaluation.measure(try currentModel(), loss: loss, on: dataset, batchSize: options.evaluationBatchSize)
         }
-        let lower = dataset.count * communicator.rank / communicator.size
-        let upper = dataset.count * (communicator.rank + 1) / communicator.size
+        let range = communicator.share(of: dataset.count)
         var sums = [0.0, 0.0, 0.0]
-        if upper > lower {
-            let share = try dataset.subset(Array(lower..<upper))
+        if !range.isEmpty {
+            let share = try dataset.subset(Array(range))
             let (meanLoss, accuracy) = try Evaluation.measure(try currentModel(), loss: loss, on: share, batchSize: options.evaluationBatchSize)
-            let n = Double(upper - lower)
+            let n = Double(range.count)
             sums = [meanLoss * n, (accuracy.map { ($0 * n).rounded() }) ?? 0, accuracy == nil ? 1 : 0]
         }
         try communicator.sum(&sums)
@@ -368,18 +367,27 @@ public struct Trainer {
     }
 
     /// With several processes and BatchNorm in the model, every non-empty share of every batch
-    /// must hold at least 2 examples (batch statistics of one example do not exist), decided
-    /// before training from the sizes alone, the same way on every process.
+    /// must hold at least 2 examples, decided before training the same way on every process.
     private func requireShardsFitBatchNorm(_ training: Dataset) throws {
-        let ranks = options.communicator.size
-        guard ranks > 1, buffers.paths.contains(where: { $0.hasSuffix("running_mean") }) else { return }
-        var generator = RandomGenerator(seed: 0)
-        let plan = try training.batchPlan(size: options.batchSize, shuffle: false, using: &generator)
-        let (smallest, someEmpty) = plan.smallestShard(ranks: ranks)
-        if smallest < 2 || someEmpty {
-            throw TrainingError.invalidOptions(
-                "batch_size \(options.batchSize) over \(ranks) processes (\(training.count) training examples) gives some process a share of \(someEmpty ? "no example" : "one example") in some batch, and BatchNorm needs at least 2 examples per share in training mode; use a batch size of at least \(2 * ranks) whose epoch's last batch has at least \(2 * ranks) examples, or fewer processes")
+        if let problem = try Trainer.batchNormShareProblem(
+            model: architecture, training: training, batchSize: options.batchSize, ranks: options.communicator.size)
+        {
+            throw TrainingError.invalidOptions("batch_size \(problem)")
         }
+    }
+
+    /// Why data-parallel training of `model` over `ranks` processes cannot take batches of
+    /// `batchSize` from `training`, or nil: with BatchNorm in the model, a share of one example
+    /// (or none) of some batch has no batch statistics. Decided from the sizes alone. The text
+    /// starts with the batch size, for the caller to name the setting.
+    /// - Throws: `DataError` for a data set that cannot be batched.
+    public static func batchNormShareProblem(model: any Layer, training: Dataset, batchSize: Int, ranks: Int) throws -> String? {
+        guard ranks > 1, model.buffers.paths.contains(where: { $0.hasSuffix("running_mean") }) else { return nil }
+        var generator = RandomGenerator(seed: 0)
+        let plan = try training.batchPlan(size: batchSize, shuffle: false, using: &generator)
+        let (smallest, someEmpty) = plan.smallestShard(ranks: ranks)
+        guard smallest < 2 || someEmpty else { return nil }
+        return "\(batchSize) over \(ranks) processes (\(training.count) training examples) gives some process a share of \(someEmpty ? "no example" : "one example") in some batch, and BatchNorm needs at least 2 examples per share in training mode; use a batch size of at least \(2 * ranks) whose epoch's last batch has at least \(2 * ranks) examples, or fewer processes"
     }
 
     /// Class probabilities `[count, classes]` (softmax of the model's outputs) in inference mode.

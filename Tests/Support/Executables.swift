@@ -38,8 +38,13 @@ public struct CommandResult: Sendable, CustomStringConvertible {
 /// through files (so neither can fill a pipe and stall the process).
 public enum SaddleCommandLine {
     /// Runs `executable` (default: the `saddle` built beside the tests) with `arguments` in
-    /// `directory` and waits for it.
-    public static func run(_ arguments: [String], in directory: URL? = nil, executable: URL = Executables.url("saddle")) throws -> CommandResult {
+    /// `directory` and waits for it, at most `timeout` seconds when given (then kills it and
+    /// reports status -1). `environment` replaces the inherited one when given; `whileRunning`
+    /// is called once after the start, for tests that interfere with a running process.
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, executable: URL = Executables.url("saddle"),
+        environment: [String: String]? = nil, timeout: Double? = nil, whileRunning: ((Process) throws -> Void)? = nil
+    ) throws -> CommandResult {
         let scratch = try TemporaryDirectory("saddle-command")
         defer { scratch.remove() }
         let out = scratch.file("stdout"), err = scratch.file("stderr")
@@ -48,14 +53,27 @@ public enum SaddleCommandLine {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = directory }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        try whileRunning?(process)
+        var timedOut = false
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            timedOut = process.isRunning
+            if timedOut {
+                process.terminate()
+                Thread.sleep(forTimeInterval: 1)
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
+        }
         process.waitUntilExit()
         return CommandResult(
-            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+            status: timedOut ? -1 : process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
             standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
             standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }

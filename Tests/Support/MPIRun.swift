@@ -35,34 +35,9 @@ public enum MPIRun {
         ranks: Int, _ arguments: [String], program: URL = Executables.url("saddle"), in directory: URL? = nil,
         environment extra: [String: String] = [:], timeout: Double = 600, whileRunning: ((Process) throws -> Void)? = nil
     ) throws -> CommandResult {
-        let scratch = try TemporaryDirectory("saddle-mpirun")
-        defer { scratch.remove() }
-        let out = scratch.file("stdout"), err = scratch.file("stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = launcherArguments(ranks: ranks, forwarded: Array(extra.keys)) + [program.path] + arguments
-        process.environment = environment(extra)
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try whileRunning?(process)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let timedOut = process.isRunning
-        if timedOut {
-            process.terminate()
-            Thread.sleep(forTimeInterval: 1)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        return CommandResult(
-            status: timedOut ? -1 : process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-            standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        try SaddleCommandLine.run(
+            launcherArguments(ranks: ranks, forwarded: Array(extra.keys)) + [program.path] + arguments, in: directory,
+            executable: URL(fileURLWithPath: "/usr/bin/mpirun"), environment: environment(extra), timeout: timeout, whileRunning: whileRunning)
     }
 
     /// The process ids of running processes whose command line contains `text` (the ranks of a

@@ -226,9 +226,12 @@ struct DataParallelTests {
         #expect(result.status != 0 && result.status != -1, "\(result)")
         #expect(stoppedAfter < 30)
         #expect(result.standardError.contains("rank"), "\(result)")
-        // The last checkpoint is intact and resumable, by one process.
-        let resumed = try SaddleCommandLine.run(["train", try Self.runFile(in: dir.url, name: "resumed", epochs: 1).path])
-        #expect(resumed.status == 0)
+        // The last checkpoint is intact and resumable, by one process, for one more epoch.
+        let saved = try Checkpoint.read(from: checkpoint)
+        let more = try Self.runFile(in: dir.url, name: "killed", epochs: saved.epoch + 1)
+        let resumed = try SaddleCommandLine.run(["train", more.path, "--resume", checkpoint.path])
+        #expect(resumed.status == 0 && resumed.standardOutput.contains("resuming"), "\(resumed)")
+        #expect(try Checkpoint.read(from: checkpoint).epoch == saved.epoch + 1)
         let restart = try SaddleCommandLine.run(["eval", checkpoint.path])
         #expect(restart.status == 0, "\(restart)")
     }

@@ -18,12 +18,6 @@ public protocol Communicator: Sendable {
     /// Replaces the buffer's values by their element-wise sum over all processes, in place.
     /// - Throws: `DistributedError` when the collective fails.
     func sum(_ values: UnsafeMutableBufferPointer<Float>) throws
-    /// Replaces the buffer's values by their element-wise maximum over all processes, in place.
-    /// - Throws: `DistributedError` when the collective fails.
-    func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws
-    /// Replaces the bytes on every process by those of process `root` (all must pass the same count).
-    /// - Throws: `DistributedError` when the collective fails.
-    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws
     /// Stops every process of the job after writing `message` (which should name this rank
     /// and the cause) to standard error.
     func abort(_ message: String) -> Never
@@ -41,15 +35,18 @@ public struct SingleProcess: Communicator {
     public func sum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
     /// Leaves the values as they are (the sum over one process).
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
-    /// Leaves the values as they are (the maximum over one process).
-    public func maximum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
-    /// Leaves the bytes as they are.
-    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, from root: Int) throws {}
     /// Writes `message` to standard error and exits with status 1.
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         exit(1)
     }
+}
+
+/// Process `rank`'s contiguous share of `count` items split over `ranks` processes:
+/// `[count * rank / ranks, count * (rank + 1) / ranks)`. Shares differ by at most one item, and
+/// a process gets none when there are fewer items than processes.
+public func share(of count: Int, rank: Int, of ranks: Int) -> Range<Int> {
+    (count * rank / ranks)..<(count * (rank + 1) / ranks)
 }
 
 /// A collective operation that failed.
@@ -73,6 +70,9 @@ extension Communicator {
     /// Whether this is the process that prints progress and writes files (rank 0).
     public var isRoot: Bool { rank == 0 }
 
+    /// This process's contiguous share of `count` items (examples of a batch or a data set).
+    public func share(of count: Int) -> Range<Int> { SaddleCore.share(of: count, rank: rank, of: size) }
+
     /// Replaces `values` by their element-wise sum over all processes.
     /// - Throws: `DistributedError` when the collective fails.
     public func sum(_ values: inout [Double]) throws {
@@ -83,18 +83,6 @@ extension Communicator {
     /// - Throws: `DistributedError` when the collective fails.
     public func sum(_ values: inout [Float]) throws {
         try values.withUnsafeMutableBufferPointer { try sum($0) }
-    }
-
-    /// Replaces `values` by their element-wise maximum over all processes.
-    /// - Throws: `DistributedError` when the collective fails.
-    public func maximum(_ values: inout [Double]) throws {
-        try values.withUnsafeMutableBufferPointer { try maximum($0) }
-    }
-
-    /// Replaces `bytes` on every process by those of process `root`.
-    /// - Throws: `DistributedError` when the collective fails.
-    public func broadcast(_ bytes: inout [UInt8], from root: Int) throws {
-        try bytes.withUnsafeMutableBytes { try broadcast($0, from: root) }
     }
 
     /// The scalar summed over all processes.

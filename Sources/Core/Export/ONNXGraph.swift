@@ -316,7 +316,7 @@ extension Layer {
         guard !exampleShape.isEmpty, exampleShape.allSatisfy({ $0 >= 1 }) else {
             throw ExportError.invalidArgument("the example shape \(describe(shape: exampleShape)) must have at least one axis, each at least 1")
         }
-        let own = tensors.first(where: { _ in true })?.tensor.dtype ?? .float32
+        let own = tensors.tensors.first?.dtype ?? .float32
         var graph = ONNXGraph(elementType: dtype ?? own, probeType: own)
         let input = ONNXValue(name: ONNXGraph.inputName, exampleShape: exampleShape)
         let last = try graph.append(self, input)

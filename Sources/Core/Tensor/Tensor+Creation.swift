@@ -136,6 +136,23 @@ extension Tensor {
         }
     }
 
+    /// Samples uniformly from [0, 1), example by example: row i (along the first axis) comes
+    /// from the stream `generator.derived(key: firstKey + i)`, so a row's values depend on its
+    /// key alone, not on which other rows are drawn with it (dropout masks of a batch split
+    /// over processes).
+    public static func randomUniform(_ shape: [Int], dtype: DType = .float32, rowsKeyedBy generator: RandomGenerator, from firstKey: Int) -> Tensor {
+        let perRow = shape.dropFirst().reduce(1, *)
+        var produced = 0
+        var stream = generator
+        return Tensor(shape: shape, dtype: dtype) {
+            if produced % Swift.max(perRow, 1) == 0 {
+                stream = generator.derived(key: UInt64(firstKey + produced / Swift.max(perRow, 1)))
+            }
+            produced += 1
+            return stream.nextUniform()
+        }
+    }
+
     /// Fan-in and fan-out of a weight of `shape` laid out `[out, in, ...]`.
     static func fans(of shape: [Int]) -> (fanIn: Int, fanOut: Int) {
         guard shape.count >= 2 else { return (Swift.max(shape.first ?? 1, 1), Swift.max(shape.first ?? 1, 1)) }
