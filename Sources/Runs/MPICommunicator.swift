@@ -122,8 +122,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let thread = Thread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: Swift.min(1, collectiveTimeout / 4))
+                // The clock is read after the start it is compared with (a collective may begin
+                // between the two reads), so the difference cannot be negative.
+                guard let (name, since) = inProgress.withLock({ $0 }) else { continue }
                 let now = DispatchTime.now().uptimeNanoseconds
-                if let (name, since) = inProgress.withLock({ $0 }), Double(now - since) / 1e9 > collectiveTimeout {
+                if now > since, Double(now - since) / 1e9 > collectiveTimeout {
                     abort(
                         "saddle: rank \(rank) of \(size) waited more than \(collectiveTimeout) s in \(name) (SADDLE_COLLECTIVE_TIMEOUT); another rank hangs or died; stopping the job")
                 }
