@@ -21,7 +21,7 @@ struct DescriptorDecoder {
     private mutating func choose<T>(_ options: [T]) -> T { options[Int(byte()) % options.count] }
 
     private static let nameAlphabet = Array("abcdefghijklmnopqrstuvwxyz_.0123AZ- é")
-    private static let roleAlphabet = Array("nxyhebioXWgdDwspltc?")
+    private static let roleAlphabet = Array("nxyhebioXWgdDwspltc?IOmuUrkGPS")
     private static let numbers: [Double] = [0, 1, -1, 0.5, 100, 1e300, -1e300, .nan, .infinity, -.infinity, 4e9, 1e-320]
 
     private mutating func text(_ alphabet: [Character], prefix: String = "") -> String? {
@@ -70,9 +70,22 @@ struct DescriptorDecoder {
             return (UInt32(items.count), array(items))
         }
         var info = saddle_plugin_info(
-            struct_size: choose([UInt32(MemoryLayout<saddle_plugin_info>.size), 8]), abi_major: choose([UInt16(SADDLE_PLUGIN_ABI_MAJOR), 0, 2]),
-            abi_minor: choose([UInt16(SADDLE_PLUGIN_ABI_MINOR), 9]), name: cString(choose(["fuzz", "fuzz", "Fuzz", "", "a.b", nil])),
-            version: cString(text(DescriptorDecoder.nameAlphabet)), summary: cString(text(DescriptorDecoder.nameAlphabet)))
+            struct_size: choose([UInt32(MemoryLayout<saddle_plugin_info>.size), 32, 8]), abi_major: choose([UInt16(SADDLE_PLUGIN_ABI_MAJOR), 0, 2]),
+            abi_minor: choose([UInt16(SADDLE_PLUGIN_ABI_MINOR), 0, 9]), name: cString(choose(["fuzz", "fuzz", "Fuzz", "", "a.b", nil])),
+            version: cString(text(DescriptorDecoder.nameAlphabet)), summary: cString(text(DescriptorDecoder.nameAlphabet)),
+            flags: choose([0, 1, 6]))
+        func stringParameters() -> (UInt32, UnsafePointer<saddle_string_parameter>?) {
+            let items = (0..<(Int(byte()) % 3)).map { _ in
+                saddle_string_parameter(
+                    struct_size: choose([UInt32(MemoryLayout<saddle_string_parameter>.size), 4]), name: cString(text(DescriptorDecoder.nameAlphabet)),
+                    choices: choose([nil, array([cString("a"), cString("b"), nil]), array([nil])]), default_value: cString(choose(["a", "c", nil])),
+                    summary: nil)
+            }
+            return (UInt32(items.count), array(items))
+        }
+        func axes(_ count: UInt32) -> UnsafePointer<Int32>? {
+            choose([nil, array((0..<Int(count)).map { _ in Int32(byte() % 11) - 2 })])
+        }
         var calls: [DescriptorCheck.Call] = []
         for _ in 0..<(1 + Int(byte()) % 4) {
             let name = cString(choose([true, true, false]) ? text(DescriptorDecoder.nameAlphabet, prefix: "fuzz.") : text(DescriptorDecoder.nameAlphabet))
@@ -86,21 +99,41 @@ struct DescriptorDecoder {
                 calls.append(.activation(array([descriptor])))
             case 1:
                 let (weightCount, weightNames) = names()
-                let descriptor = saddle_layer(
-                    struct_size: choose([UInt32(MemoryLayout<saddle_layer>.size), 16]), name: name, summary: summary,
-                    parameter_count: parameterCount, parameters: parameterArray,
-                    output_features: choose([{ _, input, output, _ in output?.pointee = input; return 0 }, nil]),
-                    weight_count: weightCount, weight_names: weightNames,
-                    weight_shape: choose([{ _, _, _, _, _, _, _ in 0 }, nil]),
-                    initialize: choose([{ _, _, _, _, _, _, _, _ in 0 }, nil]),
-                    forward: kernel(), backward: kernel(), jvp: kernel(), backward_jvp: kernel())
+                let (bufferCount, bufferNames) = names()
+                let (stringCount, strings) = stringParameters()
+                var descriptor = saddle_layer()
+                descriptor.struct_size = choose([UInt32(MemoryLayout<saddle_layer>.size), 208, 16])
+                descriptor.name = name
+                descriptor.summary = summary
+                descriptor.parameter_count = parameterCount
+                descriptor.parameters = parameterArray
+                descriptor.output_features = choose([{ _, input, output, _ in output?.pointee = input; return 0 }, nil])
+                descriptor.weight_count = weightCount
+                descriptor.weight_names = weightNames
+                descriptor.weight_shape = choose([{ _, _, _, _, _, _, _ in 0 }, nil])
+                descriptor.initialize = choose([{ _, _, _, _, _, _, _, _ in 0 }, nil])
+                (descriptor.forward, descriptor.backward, descriptor.jvp, descriptor.backward_jvp) = (kernel(), kernel(), kernel(), kernel())
+                descriptor.output_shape = choose([nil, { _, _, input, output, _ in output?.pointee = input!.pointee; return 0 }])
+                descriptor.weight_shape_of = choose([nil, { _, _, _, _, _, _, _ in 0 }])
+                descriptor.buffer_count = bufferCount
+                descriptor.buffer_names = bufferNames
+                descriptor.buffer_shape = choose([nil, { _, _, _, _, _, _, _ in 0 }])
+                descriptor.buffer_initial_values = choose([nil, array([Double.nan, 1, 0])])
+                descriptor.string_parameter_count = stringCount
+                descriptor.string_parameters = strings
+                descriptor.transform_role = Int32(byte() % 4)
+                descriptor.units_parameter = cString(choose(["units", nil, "x"]))
+                descriptor.weight_unit_axes = axes(weightCount)
+                descriptor.weight_input_axes = axes(weightCount)
+                descriptor.buffer_unit_axes = axes(bufferCount)
                 calls.append(.layer(array([descriptor])))
             default:
                 let (stateCount, stateNames) = names()
+                let (stringCount, strings) = stringParameters()
                 let descriptor = saddle_optimizer(
-                    struct_size: choose([UInt32(MemoryLayout<saddle_optimizer>.size), 12]), name: name, summary: summary,
+                    struct_size: choose([UInt32(MemoryLayout<saddle_optimizer>.size), 88, 12]), name: name, summary: summary,
                     parameter_count: parameterCount, parameters: parameterArray, state_count: stateCount, state_names: stateNames,
-                    update: kernel())
+                    update: kernel(), string_parameter_count: stringCount, string_parameters: strings)
                 calls.append(.optimizer(array([descriptor])))
             }
         }

@@ -1,6 +1,7 @@
 import CSaddlePluginABI
 import CSaddlePluginHost
 import SaddleCore
+import Synchronization
 
 /// The values a kernel call can pass, by role (see saddle_plugin.h).
 struct KernelArguments {
@@ -21,6 +22,37 @@ struct KernelArguments {
     var h: UnsafeMutableRawPointer?
     var l: Double = 0
     var t: Int64 = 0
+    var inputShape: UnsafeMutableRawPointer?
+    var outputShape: UnsafeMutableRawPointer?
+    var mode: Int64 = 0
+    var buffers: UnsafeMutableRawPointer?
+    var bufferUpdates: UnsafeMutableRawPointer?
+    var random: UnsafeMutableRawPointer?
+    var directions: Int64 = 1
+    var tangentG: UnsafeMutableRawPointer?
+    var parameterShape: UnsafeMutableRawPointer?
+    var strings: UnsafeMutableRawPointer?
+}
+
+/// One lock per plugin that did not declare itself thread-safe: every call into the plugin
+/// (kernels, shape functions, initializers) runs under it, so no two overlap (saddle_plugin.h).
+final class PluginLock: Sendable {
+    private let mutex = Mutex<Void>(())
+
+    /// Runs `body` holding the lock.
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        try mutex.withLock { _ in try body() }
+    }
+}
+
+extension Optional where Wrapped == PluginLock {
+    /// Runs `body` under the lock when there is one.
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        switch self {
+        case .some(let lock): try lock.run(body)
+        case .none: try body()
+        }
+    }
 }
 
 /// Collects the message a plugin reports through a `saddle_sink`.
@@ -46,6 +78,7 @@ final class PluginKernel: @unchecked Sendable {
     let component: String
     let slot: String
     let roles: [Character]
+    let lock: PluginLock?
     private let functions: [DType: UnsafeMutableRawPointer]
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
@@ -53,7 +86,7 @@ final class PluginKernel: @unchecked Sendable {
     /// Validates `kernel`'s signature against the roles this slot allows and requires, and
     /// prepares its call interface. Returns nil for an empty slot (no functions).
     /// - Throws: `PluginError.unsupportedSignature` naming the component, slot and role.
-    init?(_ kernel: saddle_kernel, component: String, slot: String, allowed: String, required: String) throws {
+    init?(_ kernel: saddle_kernel, component: String, slot: String, allowed: String, required: String, lock: PluginLock?) throws {
         guard kernel.f32 != nil || kernel.f64 != nil else { return nil }
         guard kernel.struct_size >= UInt32(MemoryLayout<saddle_kernel>.size) else {
             throw PluginError.structTooSmall(what: "\(component) \(slot) saddle_kernel", size: Int(kernel.struct_size), required: MemoryLayout<saddle_kernel>.size)
@@ -75,6 +108,7 @@ final class PluginKernel: @unchecked Sendable {
         self.component = component
         self.slot = slot
         self.roles = roles
+        self.lock = lock
         var functions: [DType: UnsafeMutableRawPointer] = [:]
         if let f = kernel.f32 { functions[.float32] = f }
         if let f = kernel.f64 { functions[.float64] = f }
@@ -82,7 +116,7 @@ final class PluginKernel: @unchecked Sendable {
         argumentTypes = .allocate(capacity: max(roles.count, 1))
         for (index, role) in roles.enumerated() {
             switch role {
-            case "n", "b", "i", "o", "t": argumentTypes[index] = saddle_ffi_sint64()
+            case "n", "b", "i", "o", "t", "m", "k": argumentTypes[index] = saddle_ffi_sint64()
             case "l": argumentTypes[index] = saddle_ffi_double()
             default: argumentTypes[index] = saddle_ffi_pointer()
             }
@@ -98,6 +132,9 @@ final class PluginKernel: @unchecked Sendable {
         cif.deallocate()
         argumentTypes.deallocate()
     }
+
+    /// Whether the signature takes `role`.
+    func takes(_ role: Character) -> Bool { roles.contains(role) }
 
     /// Whether the plugin provides this kernel for `dtype`.
     func supports(_ dtype: DType) -> Bool { functions[dtype] != nil }
@@ -139,12 +176,22 @@ final class PluginKernel: @unchecked Sendable {
                 case "p": slot.storeBytes(of: arguments.p, as: UnsafeMutableRawPointer?.self)
                 case "s": slot.storeBytes(of: arguments.s, as: UnsafeMutableRawPointer?.self)
                 case "h": slot.storeBytes(of: arguments.h, as: UnsafeMutableRawPointer?.self)
+                case "m": slot.storeBytes(of: arguments.mode, as: Int64.self)
+                case "k": slot.storeBytes(of: arguments.directions, as: Int64.self)
+                case "I": slot.storeBytes(of: arguments.inputShape, as: UnsafeMutableRawPointer?.self)
+                case "O": slot.storeBytes(of: arguments.outputShape, as: UnsafeMutableRawPointer?.self)
+                case "u": slot.storeBytes(of: arguments.buffers, as: UnsafeMutableRawPointer?.self)
+                case "U": slot.storeBytes(of: arguments.bufferUpdates, as: UnsafeMutableRawPointer?.self)
+                case "r": slot.storeBytes(of: arguments.random, as: UnsafeMutableRawPointer?.self)
+                case "G": slot.storeBytes(of: arguments.tangentG, as: UnsafeMutableRawPointer?.self)
+                case "P": slot.storeBytes(of: arguments.parameterShape, as: UnsafeMutableRawPointer?.self)
+                case "S": slot.storeBytes(of: arguments.strings, as: UnsafeMutableRawPointer?.self)
                 default: slot.storeBytes(of: UnsafeMutableRawPointer(sink), as: UnsafeMutableRawPointer?.self)
                 }
                 values[index] = slot
             }
             var result: Int64 = 0
-            ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values)
+            lock.run { ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values) }
             return result
         }
         guard Int32(truncatingIfNeeded: status) == SADDLE_OK else {

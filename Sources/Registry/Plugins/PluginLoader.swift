@@ -72,6 +72,18 @@ public struct LoadedPlugin: Sendable {
     public let abiVersion: String
     /// The components it offers, not yet registered anywhere.
     public let entries: [ComponentEntry]
+    /// Whether it declared itself thread-safe (`SADDLE_PLUGIN_THREAD_SAFE`): otherwise every
+    /// call into it runs under one lock.
+    public let isThreadSafe: Bool
+    /// What each component declared, by name.
+    let components: [String: PluginComponent]
+}
+
+/// What one plugin component declared, as the host validated it.
+enum PluginComponent: @unchecked Sendable {
+    case activation(ActivationKernels)
+    case layer(LayerDescriptor)
+    case optimizer(OptimizerKernel)
 }
 
 /// Loads plugin libraries. A file is hashed and loaded from the very bytes that were hashed
@@ -110,6 +122,9 @@ public enum PluginLoader {
     }
 
     private static func open(_ bytes: [UInt8], path: String, digest: String) throws -> LoadedPlugin {
+        // A plugin may link OpenBLAS itself (the example dense layer does): load it the host's
+        // way first (its kernel chosen, one thread), so the plugin shares that one copy.
+        _ = try? BLAS.configuration()
         let fd = bytes.withUnsafeBytes { saddle_memory_file("saddle-plugin", $0.baseAddress, $0.count) }
         guard fd >= 0 else { throw PluginError.unreadable(path: path, reason: "cannot create an in-memory copy: \(String(cString: strerror(errno)))") }
         // The descriptor stays open for as long as the library is loaded (always): the dynamic
@@ -158,7 +173,7 @@ public enum PluginLoader {
         }
         return LoadedPlugin(
             path: path, sha256: digest, name: info.name, version: info.version, summary: info.summary,
-            abiVersion: info.abi, entries: session.entries)
+            abiVersion: info.abi, entries: session.entries, isThreadSafe: info.threadSafe, components: session.descriptors)
     }
 }
 

@@ -1,4 +1,5 @@
 import CSaddlePluginABI
+import CSaddlePluginHost
 import SaddleCore
 
 /// Collects what a plugin declares and registers during its entry point. Descriptors are
@@ -10,6 +11,8 @@ final class RegistrationSession {
         var version: String
         var summary: String
         var abi: String
+        var minor: Int
+        var threadSafe: Bool
     }
 
     let path: String
@@ -20,6 +23,10 @@ final class RegistrationSession {
     var error: PluginError?
     /// The last message the plugin reported through the host.
     var reported: String?
+    /// The lock every call into the plugin runs under, unless it declared itself thread-safe.
+    var lock: PluginLock?
+    /// What each component declared, for `plugins inspect` and `plugins check`.
+    var descriptors: [String: PluginComponent] = [:]
 
     init(path: String, digest: String) {
         self.path = path
@@ -42,24 +49,48 @@ final class RegistrationSession {
 
     private func string(_ pointer: UnsafePointer<CChar>?) -> String? { pointer.map { String(cString: $0) } }
 
+    /// Reads a descriptor of declared size `declared` at `pointer` into a full current struct:
+    /// fields the plugin's (older) struct lacks read as zero, and nothing past it is read.
+    static func copy<T>(_ pointer: UnsafePointer<T>) -> (T, Int) {
+        let declared = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
+        let full = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        defer { full.deallocate() }
+        saddle_copy_descriptor(full, pointer, declared, MemoryLayout<T>.size)
+        return (full.pointee, declared)
+    }
+
+    /// The size a descriptor must declare: its ABI 1.0 size for a 1.0 plugin, its full size for a 1.1 one.
+    func requiredSize<T>(_ type: T.Type, v1_0: Int) -> Int {
+        (info?.minor ?? 0) >= 1 ? MemoryLayout<T>.size : v1_0
+    }
+
     func declare(_ pointer: UnsafePointer<saddle_plugin_info>?) -> Int32 {
         guard error == nil else { return SADDLE_ERROR }
         guard let pointer else { return fail(.initializationFailed(path: path, message: "declare() received no info")) }
-        let size = Int(pointer.pointee.struct_size)
-        guard size >= MemoryLayout<saddle_plugin_info>.size else {
-            return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: MemoryLayout<saddle_plugin_info>.size))
+        let (info, size) = Self.copy(pointer)
+        guard size >= Int(SADDLE_PLUGIN_INFO_SIZE_1_0) else {
+            return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: Int(SADDLE_PLUGIN_INFO_SIZE_1_0)))
         }
-        let info = pointer.pointee
         let abi = "\(info.abi_major).\(info.abi_minor)"
         guard Int32(info.abi_major) == SADDLE_PLUGIN_ABI_MAJOR, Int32(info.abi_minor) <= SADDLE_PLUGIN_ABI_MINOR else {
             return fail(.abiMismatch(path: path, plugin: abi, host: "\(SADDLE_PLUGIN_ABI_MAJOR).\(SADDLE_PLUGIN_ABI_MINOR)"))
+        }
+        if info.abi_minor >= 1, size < MemoryLayout<saddle_plugin_info>.size {
+            return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: MemoryLayout<saddle_plugin_info>.size))
         }
         guard let name = string(info.name), !name.isEmpty, !name.contains("."),
             name.allSatisfy({ ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" })
         else {
             return fail(.initializationFailed(path: path, message: "the plugin name must be a lowercase word (its namespace), got \(string(info.name) ?? "nothing")"))
         }
-        self.info = Info(name: name, version: string(info.version) ?? "unversioned", summary: string(info.summary) ?? "", abi: abi)
+        if info.flags & ~SADDLE_PLUGIN_THREAD_SAFE != 0 {
+            return fail(.initializationFailed(path: path, message: "unknown flags \(info.flags) in saddle_plugin_info (ABI \(abi) knows SADDLE_PLUGIN_THREAD_SAFE = 1)"))
+        }
+        let threadSafe = info.flags & SADDLE_PLUGIN_THREAD_SAFE != 0
+        self.info = Info(
+            name: name, version: string(info.version) ?? "unversioned", summary: string(info.summary) ?? "", abi: abi, minor: Int(info.abi_minor),
+            threadSafe: threadSafe)
+        lock = threadSafe ? nil : PluginLock()
         return SADDLE_OK
     }
 
@@ -180,18 +211,69 @@ final class RegistrationSession {
         return names
     }
 
+    /// The roles a kernel of this plugin may take: the 1.0 ones, and `added` from ABI 1.1 on.
+    private func roles(_ base: String, added: String) -> String { (info?.minor ?? 0) >= 1 ? base + added : base }
+
+    /// The plugin's string hyperparameters (ABI 1.1) as parameter specs.
+    private func stringParameters(_ pointer: UnsafePointer<saddle_string_parameter>?, count: UInt32, component: String) throws -> [ParameterSpec] {
+        guard count > 0 else { return [] }
+        guard count <= 256, let pointer else {
+            throw PluginError.invalidDescriptor(component: component, reason: "string_parameter_count is \(count) but string_parameters is \(pointer == nil ? "NULL" : "too long")")
+        }
+        return try (0..<Int(count)).map { index in
+            let p = pointer[index]
+            guard Int(p.struct_size) >= MemoryLayout<saddle_string_parameter>.size else {
+                throw PluginError.structTooSmall(
+                    what: "\(component) string parameter \(index): saddle_string_parameter", size: Int(p.struct_size),
+                    required: MemoryLayout<saddle_string_parameter>.size)
+            }
+            guard let name = string(p.name), !name.isEmpty else {
+                throw PluginError.invalidDescriptor(component: component, reason: "string parameter \(index) has no name")
+            }
+            var choices: [String]?
+            if let list = p.choices {
+                var values: [String] = []
+                while let item = list[values.count] {
+                    values.append(String(cString: item))
+                    guard values.count <= 1024 else { throw PluginError.invalidDescriptor(component: component, reason: "string parameter \(name) lists over 1024 choices; is its list NULL-terminated?") }
+                }
+                guard !values.isEmpty else { throw PluginError.invalidDescriptor(component: component, reason: "string parameter \(name) has an empty list of choices") }
+                choices = values
+            }
+            let defaultValue = string(p.default_value)
+            if let defaultValue, let choices, !choices.contains(defaultValue) {
+                throw PluginError.invalidDescriptor(component: component, reason: "string parameter \(name) has the default \"\(defaultValue)\", which is not one of its choices \(choices)")
+            }
+            return ParameterSpec(name, choices.map { .choice($0) } ?? .string, default: defaultValue.map { .string($0) }, string(p.summary) ?? "")
+        }
+    }
+
+    /// Numeric then string parameter specs, with no name declared twice.
+    private func allParameters(
+        _ numeric: UnsafePointer<saddle_parameter>?, count: UInt32, _ strings: UnsafePointer<saddle_string_parameter>?, stringCount: UInt32,
+        component: String
+    ) throws -> (specs: [ParameterSpec], numeric: Int, strings: Int) {
+        let numbers = try parameters(numeric, count: count, component: component)
+        let texts = try stringParameters(strings, count: stringCount, component: component)
+        if let repeated = Set(numbers.map(\.name)).intersection(texts.map(\.name)).first {
+            throw PluginError.invalidDescriptor(component: component, reason: "parameter \(repeated) is declared twice")
+        }
+        return (numbers + texts, numbers.count, texts.count)
+    }
+
     func registerActivation(_ pointer: UnsafePointer<saddle_activation>?) -> Int32 {
         guard let pointer else { return fail(.initializationFailed(path: path, message: "register_activation received NULL")) }
-        let d = pointer.pointee
-        guard let component = begin("activation", size: d.struct_size, required: MemoryLayout<saddle_activation>.size, name: d.name) else { return SADDLE_ERROR }
+        let (d, size) = Self.copy(pointer)
+        guard let component = begin("activation", size: UInt32(size), required: MemoryLayout<saddle_activation>.size, name: d.name) else { return SADDLE_ERROR }
         do {
             let allowed = "nxyhe"
-            guard let forward = try PluginKernel(d.forward, component: component, slot: "forward", allowed: allowed, required: "nxy"),
-                let derivative = try PluginKernel(d.derivative, component: component, slot: "derivative", allowed: allowed, required: "nxy")
+            guard let forward = try PluginKernel(d.forward, component: component, slot: "forward", allowed: allowed, required: "nxy", lock: lock),
+                let derivative = try PluginKernel(d.derivative, component: component, slot: "derivative", allowed: allowed, required: "nxy", lock: lock)
             else { throw PluginError.invalidDescriptor(component: component, reason: "an activation needs forward and derivative kernels") }
             let kernels = ActivationKernels(
                 name: component, forward: forward, derivative: derivative,
-                secondDerivative: try PluginKernel(d.second_derivative, component: component, slot: "second_derivative", allowed: allowed, required: "nxy"))
+                secondDerivative: try PluginKernel(
+                    d.second_derivative, component: component, slot: "second_derivative", allowed: allowed, required: "nxy", lock: lock))
             let specs = try parameters(d.parameters, count: d.parameter_count, component: component)
             entries.append(ComponentEntry(
                 kind: .activation, name: component, summary: string(d.summary) ?? "", parameters: specs, origin: origin(),
@@ -200,6 +282,7 @@ final class RegistrationSession {
                     try requireKernels([forward, derivative], for: context.dtype, component: component, at: args.path)
                     return PluginActivation(kernels: kernels, arguments: args.values)
                 }))
+            descriptors[component] = .activation(kernels)
             return SADDLE_OK
         } catch let failure as PluginError {
             return fail(failure)
@@ -208,41 +291,131 @@ final class RegistrationSession {
         }
     }
 
+    /// Per-weight (or per-buffer) axes from a 1.1 array, -1 for all when NULL; each must be -1
+    /// or a possible axis.
+    private func axes(_ pointer: UnsafePointer<Int32>?, count: Int, what: String, component: String) throws -> [Int] {
+        guard let pointer else { return [Int](repeating: -1, count: count) }
+        return try (0..<count).map { k in
+            let axis = Int(pointer[k])
+            guard axis >= -1, axis < Int(SADDLE_MAX_RANK) else {
+                throw PluginError.invalidDescriptor(component: component, reason: "\(what)[\(k)] is \(axis); an axis is -1 (none) or 0 to \(SADDLE_MAX_RANK - 1)")
+            }
+            return axis
+        }
+    }
+
     func registerLayer(_ pointer: UnsafePointer<saddle_layer>?) -> Int32 {
         guard let pointer else { return fail(.initializationFailed(path: path, message: "register_layer received NULL")) }
-        let d = pointer.pointee
-        guard let component = begin("layer", size: d.struct_size, required: MemoryLayout<saddle_layer>.size, name: d.name) else { return SADDLE_ERROR }
+        let (d, size) = Self.copy(pointer)
+        guard let component = begin("layer", size: UInt32(size), required: requiredSize(saddle_layer.self, v1_0: SADDLE_LAYER_SIZE_1_0), name: d.name)
+        else { return SADDLE_ERROR }
         do {
-            guard let outputFeatures = d.output_features, let weightShape = d.weight_shape, let initialize = d.initialize else {
-                throw PluginError.invalidDescriptor(component: component, reason: "output_features, weight_shape and initialize are required")
+            guard d.output_features != nil || d.output_shape != nil else {
+                throw PluginError.invalidDescriptor(component: component, reason: "output_features or (ABI 1.1) output_shape is required")
+            }
+            guard d.output_shape == nil || d.output_features == nil else {
+                throw PluginError.invalidDescriptor(component: component, reason: "give output_features (vectors) or output_shape (any shape), not both")
+            }
+            guard d.weight_shape != nil || d.weight_shape_of != nil || d.weight_count == 0 else {
+                throw PluginError.invalidDescriptor(component: component, reason: "weight_shape or (ABI 1.1) weight_shape_of is required")
+            }
+            guard d.output_shape == nil || d.weight_count == 0 || d.weight_shape_of != nil else {
+                throw PluginError.invalidDescriptor(component: component, reason: "a layer with output_shape gives its weights' shapes with weight_shape_of")
+            }
+            guard d.initialize != nil || d.initialize_of != nil || d.weight_count == 0 else {
+                throw PluginError.invalidDescriptor(component: component, reason: "initialize or (ABI 1.1) initialize_of is required")
             }
             let weights = try names(d.weight_names, count: d.weight_count, what: "weight", component: component)
+            let buffers = try names(d.buffer_names, count: d.buffer_count, what: "buffer", component: component)
+            if let clash = Set(weights).intersection(buffers).first {
+                throw PluginError.invalidDescriptor(component: component, reason: "\(clash) names both a weight and a buffer")
+            }
+            guard buffers.isEmpty || (d.buffer_shape != nil && d.buffer_initial_values != nil) else {
+                throw PluginError.invalidDescriptor(component: component, reason: "a layer with buffers gives buffer_shape and buffer_initial_values")
+            }
+            let initialValues = (0..<buffers.count).map { d.buffer_initial_values![$0] }
+            if let bad = initialValues.first(where: { !$0.isFinite }) {
+                throw PluginError.invalidDescriptor(component: component, reason: "a buffer's initial value is \(bad)")
+            }
             let needsWeights = weights.isEmpty ? "" : "w"
-            guard let forward = try PluginKernel(d.forward, component: component, slot: "forward", allowed: "bioxwyhe", required: "bxy" + needsWeights),
+            let common = roles("bioxwhe", added: "IOmurS")
+            guard let forward = try PluginKernel(d.forward, component: component, slot: "forward", allowed: common + "y" + roles("", added: "U"),
+                                                 required: "bxy" + needsWeights, lock: lock),
                 let backward = try PluginKernel(
-                    d.backward, component: component, slot: "backward", allowed: "bioxwgdDhe", required: "bgd" + (weights.isEmpty ? "" : "D"))
+                    d.backward, component: component, slot: "backward", allowed: common + "gdD", required: "bgd" + (weights.isEmpty ? "" : "D"), lock: lock)
             else { throw PluginError.invalidDescriptor(component: component, reason: "a layer needs forward and backward kernels") }
-            let jvp = try PluginKernel(d.jvp, component: component, slot: "jvp", allowed: "bioxwXWyhe", required: "bXy")
-            let backwardJVP = try PluginKernel(d.backward_jvp, component: component, slot: "backward_jvp", allowed: "bioxwgXWdDhe", required: "bd")
-            let kernels = LayerKernels(
-                name: component, weightNames: weights, outputFeatures: outputFeatures, weightShape: weightShape, initialize: initialize,
-                forward: forward, backward: backward, jvp: jvp, backwardJVP: backwardJVP)
-            let specs = try parameters(d.parameters, count: d.parameter_count, component: component)
+            let jvp = try PluginKernel(d.jvp, component: component, slot: "jvp", allowed: common + "XWy" + roles("", added: "k"), required: "bXy", lock: lock)
+            let backwardJVP = try PluginKernel(
+                d.backward_jvp, component: component, slot: "backward_jvp", allowed: common + "gXWdD" + roles("", added: "kG"), required: "bd", lock: lock)
+            if (jvp == nil) != (backwardJVP == nil) {
+                throw PluginError.invalidDescriptor(component: component, reason: "jvp and backward_jvp form the second-order rule: give both or neither")
+            }
+            if let jvp, let backwardJVP, jvp.takes("k") != backwardJVP.takes("k") {
+                throw PluginError.invalidDescriptor(component: component, reason: "jvp and backward_jvp must both take 'k' (batched tangents) or neither")
+            }
+            if let backwardJVP, backwardJVP.takes("k"), !backwardJVP.takes("G") {
+                throw PluginError.invalidDescriptor(component: component, reason: "a batched backward_jvp ('k') must also take 'G', the tangent of the upstream gradient")
+            }
+            if forward.takes("U"), buffers.isEmpty {
+                throw PluginError.invalidDescriptor(component: component, reason: "the forward kernel takes 'U' but the layer declares no buffers")
+            }
+            let (specs, numeric, strings) = try allParameters(
+                d.parameters, count: d.parameter_count, d.string_parameters, stringCount: d.string_parameter_count, component: component)
+            let role = d.transform_role
+            guard [SADDLE_TRANSFORM_NONE, SADDLE_TRANSFORM_UNITS, SADDLE_TRANSFORM_FEATURE_WISE].contains(role) else {
+                throw PluginError.invalidDescriptor(component: component, reason: "transform_role \(role) is not one of SADDLE_TRANSFORM_NONE, _UNITS, _FEATURE_WISE")
+            }
+            let unitsParameter = string(d.units_parameter)
+            if role == SADDLE_TRANSFORM_UNITS {
+                guard let unitsParameter, let spec = specs.first(where: { $0.name == unitsParameter }), case .integer = spec.type else {
+                    throw PluginError.invalidDescriptor(
+                        component: component, reason: "a SADDLE_TRANSFORM_UNITS layer names its integer units hyperparameter in units_parameter")
+                }
+            }
+            guard d.identity == nil || role == SADDLE_TRANSFORM_UNITS else {
+                throw PluginError.invalidDescriptor(component: component, reason: "identity is for SADDLE_TRANSFORM_UNITS layers")
+            }
+            var exampleInput: [Int]?
+            if let shape = d.example_input {
+                guard let dims = shape.pointee.checkedDims else {
+                    throw PluginError.invalidDescriptor(component: component, reason: "example_input has \(shape.pointee.text)")
+                }
+                exampleInput = dims
+            }
+            let descriptor = LayerDescriptor(
+                name: component, raw: d, weightNames: weights, bufferNames: buffers, bufferInitialValues: initialValues, numericCount: numeric,
+                stringCount: strings, kernels: (forward, backward, jvp, backwardJVP), lock: lock,
+                transform: (
+                    role, unitsParameter,
+                    try axes(d.weight_unit_axes, count: weights.count, what: "weight_unit_axes", component: component),
+                    try axes(d.weight_input_axes, count: weights.count, what: "weight_input_axes", component: component),
+                    try axes(d.buffer_unit_axes, count: buffers.count, what: "buffer_unit_axes", component: component)),
+                exampleInput: exampleInput)
             entries.append(ComponentEntry(
                 kind: .layer, name: component, summary: string(d.summary) ?? "", parameters: specs, origin: origin(),
                 identity: "plugin:\(digest)|\(component)",
                 factory: .layer { args, context in
-                    try requireRank(context.inputShape, 1, layer: component, expected: "[features]", at: args.path)
+                    if !descriptor.isShaped {
+                        try requireRank(context.inputShape, 1, layer: component, expected: "[features]", at: args.path)
+                    }
+                    guard context.inputShape.count <= Int(SADDLE_MAX_RANK) else {
+                        throw ConfigurationError(args.path, "\(component) takes inputs of rank up to \(SADDLE_MAX_RANK) per example, not \(context.inputShape)")
+                    }
                     try requireKernels([forward, backward], for: context.dtype, component: component, at: args.path)
                     var memory = context.memory
-                    let layer = try PluginLayer(
-                        kernels: kernels, arguments: args.values, inputFeatures: context.inputShape[0], dtype: context.dtype,
-                        generator: &context.generator,
-                        reserving: { shape in try memory.reserve(parameters: shape, layer: component, at: args.path) })
+                    let state: PluginLayerState
+                    do {
+                        state = try descriptor.makeState(
+                            arguments: args.values, input: context.inputShape, dtype: context.dtype, generator: &context.generator,
+                            reserving: { shape in try memory.reserve(parameters: shape, layer: component, at: args.path) })
+                    } catch let error as PluginError {
+                        throw ConfigurationError(args.path, "\(error)")
+                    }
                     context.memory = memory
-                    context.inputShape = [layer.outputFeatures]
-                    return layer
+                    context.inputShape = state.outputShape
+                    return state.layer
                 }))
+            descriptors[component] = .layer(descriptor)
             return SADDLE_OK
         } catch let failure as PluginError {
             return fail(failure)
@@ -253,15 +426,19 @@ final class RegistrationSession {
 
     func registerOptimizer(_ pointer: UnsafePointer<saddle_optimizer>?) -> Int32 {
         guard let pointer else { return fail(.initializationFailed(path: path, message: "register_optimizer received NULL")) }
-        let d = pointer.pointee
-        guard let component = begin("optimizer", size: d.struct_size, required: MemoryLayout<saddle_optimizer>.size, name: d.name) else { return SADDLE_ERROR }
+        let (d, size) = Self.copy(pointer)
+        guard let component = begin(
+            "optimizer", size: UInt32(size), required: requiredSize(saddle_optimizer.self, v1_0: SADDLE_OPTIMIZER_SIZE_1_0), name: d.name)
+        else { return SADDLE_ERROR }
         do {
-            guard let update = try PluginKernel(d.update, component: component, slot: "update", allowed: "npgshlte", required: "npg") else {
+            guard let update = try PluginKernel(
+                d.update, component: component, slot: "update", allowed: roles("npgshlte", added: "PS"), required: "npg", lock: lock)
+            else {
                 throw PluginError.invalidDescriptor(component: component, reason: "an optimizer needs an update kernel")
             }
             let states = try names(d.state_names, count: d.state_count, what: "state", component: component)
-            var specs = try parameters(d.parameters, count: d.parameter_count, component: component)
-            let declaredParameters = specs.count
+            var (specs, declaredParameters, strings) = try allParameters(
+                d.parameters, count: d.parameter_count, d.string_parameters, stringCount: d.string_parameter_count, component: component)
             guard specs.contains(where: { $0.name == "learning_rate" }) else {
                 throw PluginError.invalidDescriptor(component: component, reason: "an optimizer must declare a learning_rate parameter")
             }
@@ -269,11 +446,12 @@ final class RegistrationSession {
                 specs.append(ParameterSpec(
                     "max_gradient_norm", .number(0...1e12, exclusiveMinimum: true), default: .null, "clip the global gradient norm to this (null: no clipping)"))
             }
-            let kernel = OptimizerKernel(name: component, stateNames: states, update: update, declaredParameters: declaredParameters)
+            let kernel = OptimizerKernel(name: component, stateNames: states, update: update, declaredParameters: declaredParameters, stringParameters: strings)
             entries.append(ComponentEntry(
                 kind: .optimizer, name: component, summary: string(d.summary) ?? "", parameters: specs, origin: origin(),
                 identity: "plugin:\(digest)|\(component)",
                 factory: .optimizer { args in try PluginOptimizer(kernel: kernel, arguments: args.values) }))
+            descriptors[component] = .optimizer(kernel)
             return SADDLE_OK
         } catch let failure as PluginError {
             return fail(failure)
