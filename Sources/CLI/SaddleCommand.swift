@@ -18,9 +18,9 @@ struct SaddleCommand: ParsableCommand {
 
 /// Runs `body`, turning any error into a one-paragraph message on standard error and exit
 /// status 1.
-func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
+func reportingErrors<R>(_ command: String, _ body: () throws -> R) throws -> R {
     do {
-        try body()
+        return try body()
     } catch let exit as ExitCode {
         throw exit
     } catch {

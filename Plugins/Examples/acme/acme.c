@@ -9,10 +9,44 @@
  * Build (one line, from the repository root):
  *   cc -shared -fPIC -O3 -fvisibility=hidden -I Plugins/ABI/include Plugins/Examples/acme/acme.c -o libacme.so -lm
  *
- * The ACME_* macros below build deliberately broken variants for Saddle's tests.
+ * The ACME_* macros below build deliberately broken variants for Saddle's tests:
+ * ACME_WRONG_DERIVATIVE (swish's f' 1% off), ACME_WRONG_TANGENT (prelu's jvp drops the slope
+ * tangent), ACME_UNWRITTEN (prelu's forward skips the last element), ACME_DETECT_OVERLAP (relu
+ * reports any call that overlaps another: the host must serialize calls, since this plugin does
+ * not declare itself thread-safe), among others.
  */
 #include <math.h>
 #include <stddef.h>
+#ifdef ACME_DETECT_OVERLAP
+#include <stdatomic.h>
+#include <unistd.h>
+static atomic_int active_calls;
+#define OVERLAP_ENTER()                                                                            \
+    if (atomic_fetch_add(&active_calls, 1) != 0) {                                                 \
+        atomic_fetch_sub(&active_calls, 1);                                                        \
+        return SADDLE_ERROR;                                                                       \
+    }                                                                                              \
+    usleep(50);
+#define OVERLAP_LEAVE() atomic_fetch_sub(&active_calls, 1);
+#else
+#define OVERLAP_ENTER()
+#define OVERLAP_LEAVE()
+#endif
+#ifdef ACME_WRONG_DERIVATIVE
+#define SWISH_D_SCALE 1.01
+#else
+#define SWISH_D_SCALE 1
+#endif
+#ifdef ACME_WRONG_TANGENT
+#define PRELU_SLOPE_TANGENT(t) 0
+#else
+#define PRELU_SLOPE_TANGENT(t) (t)
+#endif
+#ifdef ACME_UNWRITTEN
+#define PRELU_WRITTEN(count) ((count) - 1)
+#else
+#define PRELU_WRITTEN(count) (count)
+#endif
 
 #include "saddle_plugin.h"
 
@@ -56,7 +90,7 @@ static void fail(saddle_sink *sink, const char *message) {
         T beta = (T)h[0];                                                                          \
         for (int64_t i = 0; i < n; i++) {                                                          \
             T s = (T)1 / ((T)1 + (T)exp(-(double)(beta * x[i])));                                  \
-            y[i] = s + beta * x[i] * s * ((T)1 - s);                                               \
+            y[i] = SWISH_D_SCALE * (s + beta * x[i] * s * ((T)1 - s));                             \
         }                                                                                          \
         return SADDLE_OK;                                                                          \
     }                                                                                              \
@@ -78,7 +112,9 @@ SWISH_KERNELS(double, f64)
 
 #define RELU_KERNELS(T, S)                                                                         \
     static int32_t relu_##S(int64_t n, const T *x, T *y) {                                         \
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : (T)0;                             \
+        OVERLAP_ENTER()                                                                            \
+        for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)0 : x[i]; /* NaN passes through */    \
+        OVERLAP_LEAVE()                                                                            \
         return SADDLE_OK;                                                                          \
     }                                                                                              \
     static int32_t relu_d_##S(int64_t n, const T *x, T *y) {                                       \
@@ -102,7 +138,7 @@ RELU_KERNELS(double, f64)
         for (int64_t r = 0; r < b; r++)                                                            \
             for (int64_t j = 0; j < f; j++) {                                                      \
                 T v = x[r * f + j];                                                                \
-                y[r * f + j] = v > 0 ? v : alpha[j] * v;                                           \
+                if (r * f + j < PRELU_WRITTEN(b * f)) y[r * f + j] = v > 0 ? v : alpha[j] * v;     \
             }                                                                                      \
         return SADDLE_OK;                                                                          \
     }                                                                                              \
@@ -125,7 +161,7 @@ RELU_KERNELS(double, f64)
         for (int64_t r = 0; r < b; r++)                                                            \
             for (int64_t j = 0; j < f; j++) {                                                      \
                 T v = x[r * f + j];                                                                \
-                y[r * f + j] = v > 0 ? tx[r * f + j] : alpha[j] * tx[r * f + j] + talpha[j] * v;   \
+                y[r * f + j] = v > 0 ? tx[r * f + j] : alpha[j] * tx[r * f + j] + PRELU_SLOPE_TANGENT(talpha[j] * v); \
             }                                                                                      \
         return SADDLE_OK;                                                                          \
     }                                                                                              \

@@ -57,11 +57,6 @@ static const char *const dense_weights[] = {"weight", "bias"};
 static const int32_t dense_unit_axes[] = {0, 0};
 static const int32_t dense_input_axes[] = {1, -1};
 
-#ifdef VISION_SHAPE_LIE
-#define DENSE_DECLARED(units) ((units) - 1)
-#else
-#define DENSE_DECLARED(units) (units)
-#endif
 
 static int32_t dense_output_shape(const double *h, const char *const *s, const saddle_shape *in, saddle_shape *out, saddle_sink *e) {
     (void)s;
@@ -69,7 +64,7 @@ static int32_t dense_output_shape(const double *h, const char *const *s, const s
         fail(e, "vision.dense takes vectors [features]; put a Flatten before it");
         return SADDLE_ERROR;
     }
-    *out = vector_shape(DENSE_DECLARED((int64_t)h[0]));
+    *out = vector_shape((int64_t)h[0]);
     return SADDLE_OK;
 }
 
@@ -100,10 +95,20 @@ static int32_t dense_identity(uint32_t index, const double *h, const char *const
     return SADDLE_OK;
 }
 
+/* VISION_SHAPE_LIE: the forward kernel writes rows as wide as the units hyperparameter plus one,
+ * more than output_shape declares. */
+#ifdef VISION_SHAPE_LIE
+#define DENSE_LIE(o, h) o = (int64_t)h[0] + 1;
+#else
+#define DENSE_LIE(o, h) (void)h;
+#endif
+
 /* The kernels for one element type: GEMM is cblas_sgemm or cblas_dgemm. In the batched rules,
  * tangent k of a value of n elements starts at k * n. */
 #define DENSE_KERNELS(T, S, GEMM)                                                                          \
-    static int32_t dense_forward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w, T *y) { \
+    static int32_t dense_forward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w, T *y,  \
+                                     const double *h) {                                                    \
+        DENSE_LIE(o, h)                                                                                    \
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o, i, 1, x, i, w[0], i, 0, y, o);                 \
         for (int64_t r = 0; r < b; r++)                                                                    \
             for (int64_t j = 0; j < o; j++) y[r * o + j] += w[1][j];                                       \
@@ -430,7 +435,7 @@ SADDLE_PLUGIN_EXPORT int32_t saddle_plugin_init(const saddle_host *host) {
     dense.parameters = dense_parameters;
     dense.weight_count = 2;
     dense.weight_names = dense_weights;
-    dense.forward = (saddle_kernel)KERNEL("bioxwy", dense_forward);
+    dense.forward = (saddle_kernel)KERNEL("bioxwyh", dense_forward);
     dense.backward = (saddle_kernel)KERNEL("bioxwgdD", dense_backward);
     dense.jvp = (saddle_kernel)KERNEL("biokxwXWy", dense_jvp);
     dense.backward_jvp = (saddle_kernel)KERNEL("biokxwgXWGdD", dense_backward_jvp);

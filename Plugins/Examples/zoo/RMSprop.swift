@@ -60,21 +60,32 @@ nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<saddle_optimize
     let kernel = saddle_kernel(
         struct_size: UInt32(MemoryLayout<saddle_kernel>.size), signature: text("npgshl"),
         f32: unsafeBitCast(updateF32, to: UnsafeMutableRawPointer.self), f64: unsafeBitCast(updateF64, to: UnsafeMutableRawPointer.self))
+    // Zero-initialized, then field by field: a newer header's added fields stay zero, so this
+    // source builds against every 1.x header (a memberwise initializer would not).
+    var value = saddle_optimizer()
+    value.struct_size = UInt32(MemoryLayout<saddle_optimizer>.size)
+    value.name = text("zoo.rmsprop")
+    value.summary = text("RMSprop (PyTorch's formulation), written in Swift")
+    value.parameter_count = 4
+    value.parameters = UnsafePointer(parameters)
+    value.state_count = 1
+    value.state_names = UnsafePointer(states)
+    value.update = kernel
     let optimizer = UnsafeMutablePointer<saddle_optimizer>.allocate(capacity: 1)
-    optimizer.initialize(to: saddle_optimizer(
-        struct_size: UInt32(MemoryLayout<saddle_optimizer>.size), name: text("zoo.rmsprop"),
-        summary: text("RMSprop (PyTorch's formulation), written in Swift"), parameter_count: 4, parameters: UnsafePointer(parameters),
-        state_count: 1, state_names: UnsafePointer(states), update: kernel))
+    optimizer.initialize(to: value)
     return optimizer
 }()
 
 @_cdecl("saddle_plugin_init")
 public func saddlePluginInit(_ host: UnsafePointer<saddle_host>?) -> Int32 {
     guard let host = host?.pointee, let declare = host.declare, let register = host.register_optimizer else { return SADDLE_ERROR }
-    var info = saddle_plugin_info(
-        struct_size: UInt32(MemoryLayout<saddle_plugin_info>.size), abi_major: UInt16(SADDLE_PLUGIN_ABI_MAJOR),
-        abi_minor: UInt16(SADDLE_PLUGIN_ABI_MINOR), name: text("zoo"), version: text("1.0"),
-        summary: text("an optimizer plugin written in Swift"))
+    var info = saddle_plugin_info()
+    info.struct_size = UInt32(MemoryLayout<saddle_plugin_info>.size)
+    info.abi_major = UInt16(SADDLE_PLUGIN_ABI_MAJOR)
+    info.abi_minor = UInt16(SADDLE_PLUGIN_ABI_MINOR)
+    info.name = text("zoo")
+    info.version = text("1.0")
+    info.summary = text("an optimizer plugin written in Swift")
     guard declare(host.context, &info) == SADDLE_OK else { return SADDLE_ERROR }
     return register(host.context, descriptor)
 }

@@ -69,8 +69,9 @@ final class LayerDescriptor: @unchecked Sendable {
         }
     }
 
+    /// A shape function's answer out of range: the descriptor's fault, not a refusal.
     private func refuse(_ slot: String, _ message: String) -> PluginError {
-        .kernelFailed(component: name, slot: slot, message: message)
+        .invalidDescriptor(component: name, reason: "\(slot) \(message)")
     }
 
     /// The numbers and strings kernels receive, from validated arguments in declared order.

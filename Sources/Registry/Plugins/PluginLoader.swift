@@ -219,3 +219,50 @@ extension Registry {
         return (registry, pinned)
     }
 }
+
+extension LoadedPlugin {
+    /// What component `name` declared beyond its parameters, one line per capability, read from
+    /// its descriptor without running a kernel: kernel signatures and element types, input
+    /// shapes, modes, buffers, random streams, second-order rules, batched tangents, growth.
+    public func capabilities(of name: String) -> [String] {
+        func kernel(_ slot: String, _ kernel: PluginKernel?) -> String {
+            guard let kernel else { return "\(slot): none" }
+            return "\(slot): \"\(String(kernel.roles))\" \(kernel.dtypesText)"
+        }
+        switch components[name] {
+        case .activation(let k):
+            return [
+                [kernel("forward", k.forward), kernel("derivative", k.derivative), kernel("second_derivative", k.secondDerivative)].joined(separator: "; "),
+                k.secondDerivative == nil ? "second order: none (Hessians through it are refused)" : "second order: exact; full Hessians forward-over-reverse, one f'' call per pass",
+            ]
+        case .layer(let d):
+            let usesMode = [d.forward, d.backward, d.jvp, d.backwardJVP].contains { $0?.takes("m") == true }
+            let role: String
+            switch d.role {
+            case SADDLE_TRANSFORM_UNITS:
+                role = "growth: output units (hyperparameter \(d.unitsParameter ?? "?")); weight unit axes \(d.weightUnitAxes), input axes \(d.weightInputAxes)\(d.raw.identity != nil ? "; identity for Net2Deeper" : "")"
+            case SADDLE_TRANSFORM_FEATURE_WISE:
+                role = "growth: feature-wise; weight feature axes \(d.weightUnitAxes)\(d.bufferNames.isEmpty ? "" : ", buffer feature axes \(d.bufferUnitAxes)")"
+            default:
+                role = "growth: none (transforms refuse to widen or deepen it)"
+            }
+            return [
+                [kernel("forward", d.forward), kernel("backward", d.backward), kernel("jvp", d.jvp), kernel("backward_jvp", d.backwardJVP)].joined(separator: "; "),
+                d.isShaped ? "inputs: any rank up to \(SADDLE_MAX_RANK) per example\(d.exampleInput.map { ", example \($0)" } ?? "")" : "inputs: vectors [features]",
+                "weights: \(d.weightNames.isEmpty ? "none" : d.weightNames.joined(separator: ", "))",
+                "buffers: \(d.bufferNames.isEmpty ? "none" : zip(d.bufferNames, d.bufferInitialValues).map { "\($0) (starts at \($1))" }.joined(separator: ", "))\(d.forward.takes("U") ? ", updated in training" : "")",
+                "mode: \(usesMode ? "reads training or inference" : "ignores it")",
+                "random streams: \(d.usesRandom ? "yes (per example, replayed in backward)" : "no")",
+                d.jvp == nil ? "second order: none (Hessians through it are refused)"
+                    : d.batchedTangents ? "second order: exact, batched tangents (one call per layer and pass, forward-over-reverse)"
+                    : "second order: exact, one call per direction (reverse-over-reverse)",
+                role,
+            ]
+        case .optimizer(let k):
+            return [kernel("update", k.update), "state: \(k.stateNames.isEmpty ? "none" : k.stateNames.joined(separator: ", ")) and the step count",
+                    "parameter shape: \(k.update.takes("P") ? "read" : "not read")"]
+        case nil:
+            return []
+        }
+    }
+}
