@@ -8,6 +8,11 @@ final class BuiltPlugins: Sendable {
     let directory: URL
     let acme: String
     let zoo: String
+    /// The 0.2.0 example sources built against the frozen ABI 1.0 header.
+    let frozenAcme: String
+    let frozenZoo: String
+    let vision: String
+    let cxxopt: String
 
     static let shared: Result<BuiltPlugins, Error> = Result { try BuiltPlugins() }
 
@@ -15,6 +20,15 @@ final class BuiltPlugins: Sendable {
         directory = try TemporaryDirectory("saddle-plugins").url
         acme = try PluginBuilds.acme(in: directory)
         zoo = try PluginBuilds.zoo(in: directory)
+        frozenAcme = try PluginBuilds.acme(in: directory, name: "libacme-1.0.so", abi: .frozen1_0)
+        frozenZoo = try PluginBuilds.zoo(in: directory, abi: .frozen1_0)
+        vision = try PluginBuilds.vision(in: directory)
+        cxxopt = try PluginBuilds.cxxopt(in: directory)
+    }
+
+    /// acme and zoo as built for `abi`.
+    func examples(_ abi: PluginBuilds.ABI) -> (acme: String, zoo: String) {
+        abi == .current ? (acme, zoo) : (frozenAcme, frozenZoo)
     }
 
     func variant(_ name: String, _ defines: [String]) throws -> String {
@@ -24,20 +38,26 @@ final class BuiltPlugins: Sendable {
 
 func plugins() throws -> BuiltPlugins { try BuiltPlugins.shared.get() }
 
-func registryWithPlugins() throws -> Registry {
+func registryWithPlugins(_ abi: PluginBuilds.ABI = .current) throws -> Registry {
     var registry = Registry.builtin
-    try registry.loadPlugin(at: plugins().acme)
-    try registry.loadPlugin(at: plugins().zoo)
+    let (acme, zoo) = try plugins().examples(abi)
+    try registry.loadPlugin(at: acme)
+    try registry.loadPlugin(at: zoo)
     return registry
 }
 
+/// The tests run on the example plugins built against the current header and, unchanged since
+/// 0.2.0, against the frozen ABI 1.0 header: a 1.0 plugin works on this host exactly as before.
 @Suite("Plugins")
 struct PluginTests {
-    @Test func aModelWithPluginComponentsTrainsFromJSONAndCheckpoints() throws {
-        let built = try plugins()
+    @Test(arguments: PluginBuilds.ABI.allCases)
+    func aModelWithPluginComponentsTrainsFromJSONAndCheckpoints(_ abi: PluginBuilds.ABI) throws {
+        let built = try plugins().examples(abi)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let digest = try PluginLoader.load(path: built.acme).sha256
+        let loaded = try PluginLoader.load(path: built.acme)
+        #expect(loaded.abiVersion == (abi == .current ? "1.1" : "1.0"))
+        let digest = loaded.sha256
         let text = """
             {"name": "plugin_run", "seed": 3,
              "plugins": [{"path": "\(built.acme)", "sha256": "\(digest)"}, {"path": "\(built.zoo)"}],
@@ -70,8 +90,9 @@ struct PluginTests {
         #expect(!FileManager.default.fileExists(atPath: onnx.path))
     }
 
-    @Test func pluginLayerAndActivationPassGradientAndHessianChecks() throws {
-        let registry = try registryWithPlugins()
+    @Test(arguments: PluginBuilds.ABI.allCases)
+    func pluginLayerAndActivationPassGradientAndHessianChecks(_ abi: PluginBuilds.ABI) throws {
+        let registry = try registryWithPlugins(abi)
         let spec = ModelSpec {
             LayerSpec("acme.prelu", [("init", .number(0.3))])
             LayerSpec("acme.swish", [("beta", .number(1.2))])
@@ -126,8 +147,9 @@ struct PluginTests {
         }
     }
 
-    @Test func rmspropUpdateIsPyTorchs() throws {
-        let registry = try registryWithPlugins()
+    @Test(arguments: PluginBuilds.ABI.allCases)
+    func rmspropUpdateIsPyTorchs(_ abi: PluginBuilds.ABI) throws {
+        let registry = try registryWithPlugins(abi)
         var optimizer = try registry.build(.optimizer, JSONValue.object([("name", "zoo.rmsprop"), ("learning_rate", .number(0.1))]), at: JSONPath()) { factory, args -> (any Optimizer)? in
             guard case .optimizer(let make) = factory else { return nil }
             return try make(args)
@@ -210,12 +232,12 @@ struct PluginFailureTests {
 
     @Test func abiTooNew() throws {
         let path = try plugins().variant("acme_abi2", ["ACME_ABI_MAJOR=2"])
-        try refuses(path, mentions: ["ABI 2.0", "ABI 1.0"])
+        try refuses(path, mentions: ["ABI 2.1", "speaks ABI 1.1"])
     }
 
     @Test func abiTooOld() throws {
         let path = try plugins().variant("acme_abi0", ["ACME_ABI_MAJOR=0"])
-        try refuses(path, mentions: ["ABI 0.0", "ABI 1.0"])
+        try refuses(path, mentions: ["ABI 0.1", "speaks ABI 1.1"])
     }
 
     @Test func collisionWithABuiltin() throws {

@@ -80,7 +80,7 @@ struct DescriptorTests {
         defer { copies.forEach { free($0) } }
         var info = saddle_plugin_info(
             struct_size: UInt32(MemoryLayout<saddle_plugin_info>.size), abi_major: UInt16(SADDLE_PLUGIN_ABI_MAJOR),
-            abi_minor: UInt16(SADDLE_PLUGIN_ABI_MINOR), name: copies[0], version: copies[1], summary: nil)
+            abi_minor: UInt16(SADDLE_PLUGIN_ABI_MINOR), name: copies[0], version: copies[1], summary: nil, flags: 0)
         var parameters = [parameter]
         parameters[0].name = UnsafePointer(copies[3])
         var stateNames: [UnsafePointer<CChar>?] = copies[5...].map { UnsafePointer($0) }
@@ -89,7 +89,8 @@ struct DescriptorTests {
                 var optimizer = saddle_optimizer(
                     struct_size: UInt32(MemoryLayout<saddle_optimizer>.size), name: copies[2], summary: nil, parameter_count: 1,
                     parameters: p.baseAddress, state_count: UInt32(states.count), state_names: UnsafePointer(names.baseAddress),
-                    update: saddle_kernel(struct_size: UInt32(MemoryLayout<saddle_kernel>.size), signature: copies[4], f32: UnsafeMutableRawPointer(bitPattern: 0x1000), f64: nil))
+                    update: saddle_kernel(struct_size: UInt32(MemoryLayout<saddle_kernel>.size), signature: copies[4], f32: UnsafeMutableRawPointer(bitPattern: 0x1000), f64: nil),
+                    string_parameter_count: 0, string_parameters: nil)
                 return withUnsafePointer(to: &info) { info in
                     withUnsafePointer(to: &optimizer) { DescriptorCheck.register(info: info, calls: [.optimizer($0)]) }
                 }
