@@ -9,6 +9,8 @@ struct Options {
     var fashion: FashionRun?
     /// `--plugin PATH`: also measure the acme example plugin's per-call overhead.
     var plugin: String?
+    /// `--vision PATH`: also measure the vision example plugin's dense layer beside the built-in.
+    var vision: String?
     /// Saddle's threads (ComputeThreads); nil keeps SADDLE_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else 2.
     var threads: Int?
     var quick = false
@@ -36,6 +38,9 @@ struct Options {
             case "--plugin":
                 guard let value = rest.popFirst() else { throw BenchError.usage("--plugin needs the path of the acme example plugin") }
                 plugin = value
+            case "--vision":
+                guard let value = rest.popFirst() else { throw BenchError.usage("--vision needs the path of the vision example plugin") }
+                vision = value
             case "--only":
                 guard let value = rest.popFirst() else { throw BenchError.usage("--only needs a comma-separated list of keys") }
                 only = Set(value.split(separator: ",").map(String.init))
@@ -52,7 +57,7 @@ enum BenchError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .usage(let message):
-            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2] [--plugin libacme.so]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm|cnn] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
+            return (message.isEmpty ? "" : message + "\n") + "usage: saddle-bench [--threads N] [--quick] [--only key1,key2] [--plugin libacme.so] [--vision libvision.so]\n       saddle-bench fashion [--model mlp_bn|mlp|lstm|cnn] [--max-epochs N] [--seed S] [--no-stop] [--threads N]"
         }
     }
 }
@@ -146,6 +151,7 @@ func main() throws {
     }
     results += try convolutionResults(repeats: repeats, wanted: wanted)
     if let plugin = options.plugin { results += try pluginOverhead(plugin: plugin, repeats: repeats) }
+    if let vision = options.vision { results += try visionOverhead(plugin: vision, repeats: repeats) }
     if options.only?.contains("lanczos") == true { results += try lanczosReport() }
     if options.only?.contains("cnn_profile") == true { results += try convolutionProfile(repeats: repeats) }
     if options.only?.contains("elementwise_split") == true { results += try elementwiseSplitReport(threads: threads, repeats: repeats) }

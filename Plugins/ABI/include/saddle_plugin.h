@@ -68,6 +68,10 @@
  *   'G' const T *               1.1: tangent of the upstream gradient (backward_jvp)
  *   'P' const saddle_shape *    1.1: the parameter's full shape                      (optimizers)
  *   'S' const char *const *     1.1: string hyperparameters, in declared order
+ *   'q' int64_t                 1.1: the gradients the host needs from backward, as bits: bit 0
+ *                               the input's ('d'), bit k+1 weight k's ('D[k]'). A kernel taking
+ *                               'q' may skip the others (their buffers are still passed, and
+ *                               their contents ignored); one without 'q' writes them all.
  *
  * T is float for the f32 function and double for the f64 function. Kernels return
  * SADDLE_OK, or SADDLE_ERROR after reporting a message through their 'e' argument.
@@ -187,7 +191,7 @@ typedef struct saddle_activation {
 
 /* A layer: input [batch, in...], output [batch, out...], with weight tensors and (1.1) buffers.
  *   forward       roles b i o x w y h e  (1.1: I O m u U r S)   y = f(x; w)
- *   backward      roles b i o x w g d D h e  (1.1: I O m u r S)
+ *   backward      roles b i o x w g d D h e  (1.1: I O m u r S q)
  *                 d = (df/dx)^T g, D[k] = (df/dw_k)^T g
  *   jvp           (optional) b i o x w X W y h e  (1.1: I O m u r k S)
  *                 y = (df/dx) X + sum_k (df/dw_k) W[k]
@@ -333,6 +337,16 @@ typedef struct saddle_host {
     int32_t (*register_layer)(void *context, const saddle_layer *layer);
     int32_t (*register_optimizer)(void *context, const saddle_optimizer *optimizer);
     void (*report)(void *context, const char *message);
+
+    /* ---- 1.1 ---- */
+    /* Runs body(user, item) once for each item in [0, count), spread over Saddle's compute
+     * threads when `cost` (the work's total size, in elements or multiply-adds) is large enough,
+     * and returns when all have run. Each item must write outputs no other item writes, and the
+     * items should be fixed by the shapes (not by the thread count), so that results are the
+     * same bits on every machine. The function needs no context and stays valid for as long as
+     * the library is loaded: a plugin may keep the pointer from its entry point. Never call it
+     * from inside a body. */
+    void (*parallel_for)(int64_t count, int64_t cost, void (*body)(void *user, int64_t item), void *user);
 } saddle_host;
 
 typedef int32_t (*saddle_plugin_init_fn)(const saddle_host *host);

@@ -103,24 +103,74 @@ static int32_t dense_identity(uint32_t index, const double *h, const char *const
 #define DENSE_LIE(o, h) (void)h;
 #endif
 
-/* The kernels for one element type: GEMM is cblas_sgemm or cblas_dgemm. In the batched rules,
- * tangent k of a value of n elements starts at k * n. */
+/* The host's parallel_for (ABI 1.1), kept from the entry point; NULL runs blocks in turn. */
+static void (*parallel_for)(int64_t count, int64_t cost, void (*body)(void *user, int64_t item), void *user);
+
+/* Blocks of a product with `work` multiply-adds: fixed by the shape (never by the thread
+ * count), so the bits are the same on every machine. */
+static int64_t blocks_for(int64_t work, int64_t extent) {
+    int64_t blocks = work < (1 << 20) ? 1 : work < (1 << 23) ? 2 : 4;
+    return blocks < extent ? blocks : (extent > 0 ? extent : 1);
+}
+
+static void run_blocks(int64_t blocks, int64_t work, void (*body)(void *, int64_t), void *task) {
+    if (parallel_for && blocks > 1) {
+        parallel_for(blocks, work, body, task);
+    } else {
+        for (int64_t k = 0; k < blocks; k++) body(task, k);
+    }
+}
+
+/* The kernels for one element type: GEMM is cblas_sgemm or cblas_dgemm. Forward and backward
+ * split their products into blocks run by the host's compute threads: forward by columns of y
+ * (output units), backward by columns of d (input features) and rows of dW (output units).
+ * In the batched rules, tangent k of a value of n elements starts at k * n. */
 #define DENSE_KERNELS(T, S, GEMM)                                                                          \
+    typedef struct {                                                                                       \
+        int job;                                                                                           \
+        int64_t b, i, o, blocks;                                                                           \
+        const T *x, *w, *bias, *g;                                                                         \
+        T *y, *d, *dw, *db;                                                                                \
+    } dense_task_##S;                                                                                      \
+    static void dense_block_##S(void *user, int64_t k) {                                                   \
+        const dense_task_##S *t = user;                                                                    \
+        int64_t b = t->b, i = t->i, o = t->o;                                                              \
+        if (t->job == 0) { /* y[:, o0:o1] = x W[o0:o1]^T + bias */                                        \
+            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o1 - o0, i, 1, t->x, i, t->w + o0 * i, i, 0,   \
+                 t->y + o0, o);                                                                            \
+            for (int64_t r = 0; r < b; r++)                                                                \
+                for (int64_t j = o0; j < o1; j++) t->y[r * o + j] += t->bias[j];                           \
+        } else if (t->job == 1) { /* d[:, i0:i1] = g W[:, i0:i1] */                                       \
+            int64_t i0 = i * k / t->blocks, i1 = i * (k + 1) / t->blocks;                                  \
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i1 - i0, o, 1, t->g, o, t->w + i0, i, 0,    \
+                 t->d + i0, i);                                                                            \
+        } else { /* dW[o0:o1] = g[:, o0:o1]^T x, db[o0:o1] */                                             \
+            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, t->g + o0, o, t->x, i, 0,      \
+                 t->dw + o0 * i, i);                                                                       \
+            for (int64_t j = o0; j < o1; j++) t->db[j] = 0;                                                \
+            for (int64_t r = 0; r < b; r++)                                                                \
+                for (int64_t j = o0; j < o1; j++) t->db[j] += t->g[r * o + j];                             \
+        }                                                                                                  \
+    }                                                                                                      \
     static int32_t dense_forward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w, T *y,  \
                                      const double *h) {                                                    \
         DENSE_LIE(o, h)                                                                                    \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o, i, 1, x, i, w[0], i, 0, y, o);                 \
-        for (int64_t r = 0; r < b; r++)                                                                    \
-            for (int64_t j = 0; j < o; j++) y[r * o + j] += w[1][j];                                       \
+        dense_task_##S t = {0, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL}; \
+        run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                              \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
-    static int32_t dense_backward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w,      \
-                                      const T *g, T *d, T *const *dw) {                                    \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i, o, 1, g, o, w[0], i, 0, d, i);               \
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o, i, b, 1, g, o, x, i, 0, dw[0], i);                \
-        for (int64_t j = 0; j < o; j++) dw[1][j] = 0;                                                      \
-        for (int64_t r = 0; r < b; r++)                                                                    \
-            for (int64_t j = 0; j < o; j++) dw[1][j] += g[r * o + j];                                      \
+    static int32_t dense_backward_##S(int64_t b, int64_t i, int64_t o, int64_t needed, const T *x,        \
+                                      const T *const *w, const T *g, T *d, T *const *dw) {                 \
+        if (needed & 1) {                                                                                  \
+            dense_task_##S t = {1, b, i, o, blocks_for(b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL}; \
+            run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
+        }                                                                                                  \
+        if (needed & 6) {                                                                                  \
+            dense_task_##S t = {2, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1]}; \
+            run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
+        }                                                                                                  \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, const T *x, const T *const *w, \
@@ -425,6 +475,7 @@ SADDLE_PLUGIN_EXPORT int32_t saddle_plugin_init(const saddle_host *host) {
     saddle_plugin_info info = {sizeof(saddle_plugin_info), SADDLE_PLUGIN_ABI_MAJOR, SADDLE_PLUGIN_ABI_MINOR, "vision", "1.1",
                                "image, normalization and stochastic layers for plugin ABI 1.1", SADDLE_PLUGIN_THREAD_SAFE};
     if (host->declare(host->context, &info) != SADDLE_OK) return SADDLE_ERROR;
+    parallel_for = host->parallel_for;
 
     saddle_layer dense;
     memset(&dense, 0, sizeof dense);
@@ -436,7 +487,7 @@ SADDLE_PLUGIN_EXPORT int32_t saddle_plugin_init(const saddle_host *host) {
     dense.weight_count = 2;
     dense.weight_names = dense_weights;
     dense.forward = (saddle_kernel)KERNEL("bioxwyh", dense_forward);
-    dense.backward = (saddle_kernel)KERNEL("bioxwgdD", dense_backward);
+    dense.backward = (saddle_kernel)KERNEL("bioqxwgdD", dense_backward);
     dense.jvp = (saddle_kernel)KERNEL("biokxwXWy", dense_jvp);
     dense.backward_jvp = (saddle_kernel)KERNEL("biokxwgXWGdD", dense_backward_jvp);
     dense.output_shape = dense_output_shape;

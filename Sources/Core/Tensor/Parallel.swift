@@ -122,3 +122,16 @@ enum Parallel {
         }
     }
 }
+
+extension ComputeThreads {
+    /// Runs `body` once for each item in `0 ..< count`, spreading the items over the compute
+    /// threads when `elements` (the work's total size) reaches 2^17, and returns when all have
+    /// run. Each item must write its own outputs: results then do not depend on the split.
+    /// Plugins reach this through the host table's `parallel_for` (plugin ABI 1.1).
+    public static func forEachItem(_ count: Int, elements: Int, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        Parallel.forEachRange(count, elements: elements) { range in
+            for item in range { body(item) }
+        }
+    }
+}

@@ -241,7 +241,7 @@ extension ComponentChecker {
     private func run(
         _ pass: LayerPass, _ kernel: PluginKernel, x: [Double], weights: [[Double]], g: [Double]? = nil, tangentX: [Double]? = nil,
         tangentW: [[Double]]? = nil, tangentG: [Double]? = nil, directions: Int = 1, y: SentinelBuffer? = nil, d: SentinelBuffer? = nil,
-        dWeights: [SentinelBuffer] = [], updates: [Tensor]? = nil
+        dWeights: [SentinelBuffer] = [], updates: [Tensor]? = nil, needed: Int64 = -1
     ) throws {
         let shapes = pass.state.weights.map(\.shape)
         let tensors = try zip(weights, shapes).map { try Tensor(shape: $1, scalars: $0, dtype: .float64) }
@@ -266,6 +266,7 @@ extension ComponentChecker {
                     a.y = y?.raw
                     a.d = d?.raw
                     a.weightGradients = UnsafeMutableRawPointer(dArray)
+                    a.needed = needed
                 } updates: { updates }
             }
         }
@@ -382,6 +383,18 @@ extension ComponentChecker {
                 worst = max(worst, abs(numeric - analytic) / max(1e-8, abs(numeric), abs(analytic)))
             }
             c.compare("backward matches finite differences of forward\(label)", error: worst, bound: 1e-5, what: "worst relative error over 3 directions")
+        }
+        if descriptor.backward.takes("q") {
+            attempt("backward computes each needed gradient alone as it does together\(label)") { c in
+                let all = try c.backward(pass, x: x, weights: weights, g: g)
+                let d = SentinelBuffer(x.count)
+                try c.run(pass, descriptor.backward, x: x, weights: weights, g: g, d: d, dWeights: weights.map { SentinelBuffer($0.count) }, needed: 1)
+                let dWeights = weights.map { SentinelBuffer($0.count) }
+                try c.run(pass, descriptor.backward, x: x, weights: weights, g: g, d: SentinelBuffer(x.count), dWeights: dWeights, needed: -2)
+                let alone = d.values + dWeights.flatMap(\.values)
+                c.record("backward computes each needed gradient alone as it does together\(label)",
+                         alone.elementsEqual(all, by: { $0.bitPattern == $1.bitPattern }), "the input's gradient, then the weights' ('q')")
+            }
         }
         if let jvp = descriptor.jvp, let backwardJVP = descriptor.backwardJVP {
             let k = jvp.takes("k") ? 3 : 1

@@ -32,6 +32,8 @@ struct KernelArguments {
     var tangentG: UnsafeMutableRawPointer?
     var parameterShape: UnsafeMutableRawPointer?
     var strings: UnsafeMutableRawPointer?
+    /// The gradients needed from backward ('q'): bit 0 the input, bit k+1 weight k.
+    var needed: Int64 = -1
 }
 
 /// One lock per plugin that did not declare itself thread-safe: every call into the plugin
@@ -116,7 +118,7 @@ final class PluginKernel: @unchecked Sendable {
         argumentTypes = .allocate(capacity: max(roles.count, 1))
         for (index, role) in roles.enumerated() {
             switch role {
-            case "n", "b", "i", "o", "t", "m", "k": argumentTypes[index] = saddle_ffi_sint64()
+            case "n", "b", "i", "o", "t", "m", "k", "q": argumentTypes[index] = saddle_ffi_sint64()
             case "l": argumentTypes[index] = saddle_ffi_double()
             default: argumentTypes[index] = saddle_ffi_pointer()
             }
@@ -178,6 +180,7 @@ final class PluginKernel: @unchecked Sendable {
                 case "h": slot.storeBytes(of: arguments.h, as: UnsafeMutableRawPointer?.self)
                 case "m": slot.storeBytes(of: arguments.mode, as: Int64.self)
                 case "k": slot.storeBytes(of: arguments.directions, as: Int64.self)
+                case "q": slot.storeBytes(of: arguments.needed, as: Int64.self)
                 case "I": slot.storeBytes(of: arguments.inputShape, as: UnsafeMutableRawPointer?.self)
                 case "O": slot.storeBytes(of: arguments.outputShape, as: UnsafeMutableRawPointer?.self)
                 case "u": slot.storeBytes(of: arguments.buffers, as: UnsafeMutableRawPointer?.self)

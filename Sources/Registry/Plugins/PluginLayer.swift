@@ -300,7 +300,9 @@ struct LayerPass: @unchecked Sendable {
         let pass = self
         let rule: TangentRule? = descriptor.batchedTangents ? { @Sendable c in try pass.forwardTangent(c) } : nil
         return Tensor.record(descriptor.name, inputs: [input] + weights, output: output, tangent: rule) { c in
-            let flat = try self.backwardOperation(c.inputs[0], Array(c.inputs.dropFirst()), c.cotangent)
+            // Bit k of `needed`: input k's gradient is used (a 'q' kernel may skip the rest).
+            let needed = (0..<min(c.inputs.count, 63)).reduce(Int64(0)) { $0 | (c.needsGradient($1) ? Int64(1) << Int64($1) : 0) }
+            let flat = try self.backwardOperation(c.inputs[0], Array(c.inputs.dropFirst()), c.cotangent, needed: c.inputs.count > 63 ? -1 : needed)
             let pieces = try flat.split(sizes: [inputShape.reduce(1, *)] + shapes.map { $0.reduce(1, *) }, alongAxis: 0)
             return [try pieces[0].reshaped(to: inputShape)] + (try zip(pieces.dropFirst(), shapes).map { try $0.reshaped(to: $1) })
         }
@@ -335,7 +337,7 @@ struct LayerPass: @unchecked Sendable {
     /// (dx, dw_1, ..., dw_k) flattened into one vector: the backward kernel, recorded so that
     /// its own pullback (reverse-over-reverse) and tangent (forward-over-reverse, batched) are
     /// the plugin's second-order rule.
-    func backwardOperation(_ x: Tensor, _ weights: [Tensor], _ g: Tensor) throws -> Tensor {
+    func backwardOperation(_ x: Tensor, _ weights: [Tensor], _ g: Tensor, needed: Int64 = -1) throws -> Tensor {
         let sizes = [x.count] + weights.map(\.count)
         let flat = try gradientBuffer(sizes: sizes, dtype: x.dtype) { d, dWeights in
             try withPointerArray(weights.map(\.detached)) { w in
@@ -345,6 +347,7 @@ struct LayerPass: @unchecked Sendable {
                     a.g = g.detached.unsafeAddress
                     a.d = d
                     a.weightGradients = dWeights
+                    a.needed = needed
                 }
             }
         }

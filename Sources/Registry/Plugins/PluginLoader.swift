@@ -79,6 +79,12 @@ public struct LoadedPlugin: Sendable {
     let components: [String: PluginComponent]
 }
 
+/// A plugin's parallel_for body and its argument, handed to the compute threads.
+private struct PluginWork: @unchecked Sendable {
+    let body: @convention(c) (UnsafeMutableRawPointer?, Int64) -> Void
+    let user: UnsafeMutableRawPointer?
+}
+
 /// What one plugin component declared, as the host validated it.
 enum PluginComponent: @unchecked Sendable {
     case activation(ActivationKernels)
@@ -151,6 +157,11 @@ public enum PluginLoader {
             report: { context, message in
                 guard let message else { return }
                 RegistrationSession.from(context).reported = String(cString: message)
+            },
+            parallel_for: { count, cost, body, user in
+                guard let body, count > 0 else { return }
+                let work = PluginWork(body: body, user: user)
+                ComputeThreads.forEachItem(Int(count), elements: Int(clamping: cost)) { item in work.body(work.user, Int64(item)) }
             })
         let status = withExtendedLifetime(session) { initialize(&host) }
         if let error = session.error {

@@ -342,7 +342,7 @@ final class RegistrationSession {
             guard let forward = try PluginKernel(d.forward, component: component, slot: "forward", allowed: common + "y" + roles("", added: "U"),
                                                  required: "bxy" + needsWeights, lock: lock),
                 let backward = try PluginKernel(
-                    d.backward, component: component, slot: "backward", allowed: common + "gdD", required: "bgd" + (weights.isEmpty ? "" : "D"), lock: lock)
+                    d.backward, component: component, slot: "backward", allowed: common + "gdD" + roles("", added: "q"), required: "bgd" + (weights.isEmpty ? "" : "D"), lock: lock)
             else { throw PluginError.invalidDescriptor(component: component, reason: "a layer needs forward and backward kernels") }
             let jvp = try PluginKernel(d.jvp, component: component, slot: "jvp", allowed: common + "XWy" + roles("", added: "k"), required: "bXy", lock: lock)
             let backwardJVP = try PluginKernel(
