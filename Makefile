@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both install the Debian packages
 # Saddle needs when they are missing, then build.
 
-DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist
+DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist g++
 # Open MPI for data-parallel training (`make mpi`, and the distributed tests of `make test`);
 # neither `saddle` nor the library links it.
 MPI_PACKAGES := libopenmpi-dev openmpi-bin
@@ -53,11 +53,14 @@ docs: deps
 consumer:
 	SWIFT=$(SWIFT) scripts/consumer/run.sh
 
-# The example plugins (tests build their own copies).
-plugins:
+# The example plugins (tests build their own copies), each then checked by `saddle plugins check`.
+plugins: build
 	mkdir -p .build/plugins
 	cc -shared -fPIC -O3 -fvisibility=hidden -I Plugins/ABI/include Plugins/Examples/acme/acme.c -o .build/plugins/libacme.so -lm
 	swiftc -emit-library -parse-as-library -O -I Plugins/ABI/include Plugins/Examples/zoo/RMSprop.swift -o .build/plugins/libzoo.so
+	cc -shared -fPIC -O3 -fvisibility=hidden -I Plugins/ABI/include Plugins/Examples/vision/vision.c -o .build/plugins/libvision.so -lopenblas -lm
+	c++ -std=c++17 -shared -fPIC -O3 -fvisibility=hidden -fno-exceptions -I Plugins/ABI/include Plugins/Examples/cxx/cxxopt.cpp -o .build/plugins/libcxxopt.so
+	set -e; for p in acme zoo vision cxxopt; do .build/release/saddle plugins check .build/plugins/lib$$p.so; done
 
 # Long fuzzing, outside `make test`: coverage-guided (libFuzzer) over every input format,
 # FUZZ_RUNS inputs each (scripts/fuzz.sh; findings land in .build-fuzz/findings/).
