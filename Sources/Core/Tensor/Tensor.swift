@@ -23,8 +23,9 @@ public struct Tensor: @unchecked Sendable {
         self.node = node
     }
 
-    /// Uninitialized tensor; callers write every element before it escapes.
-    init(uninitializedShape shape: [Int], dtype: DType) {
+    /// Uninitialized tensor; callers write every element before it escapes (plugin kernels,
+    /// whose output buffers the ABI leaves unspecified, use it from the registry).
+    package init(uninitializedShape shape: [Int], dtype: DType) {
         self.init(storage: TensorStorage(count: shape.reduce(1, *), dtype: dtype), shape: shape)
     }
 

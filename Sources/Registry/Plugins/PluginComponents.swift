@@ -35,7 +35,8 @@ final class ActivationKernels: Sendable {
     }
 
     func run(_ kernel: PluginKernel, _ x: Tensor, _ hyper: [Double]) throws -> Tensor {
-        let y = Tensor.zeros(x.shape, dtype: x.dtype)
+        // The ABI leaves output buffers' contents unspecified: the kernel writes every element.
+        let y = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
         try withHyperparameters(hyper) { h in
             var arguments = KernelArguments()
             arguments.n = Int64(x.count)

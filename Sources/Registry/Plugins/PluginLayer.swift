@@ -233,7 +233,8 @@ public struct PluginLayerState: @unchecked Sendable {
                 return copy
             } : nil
         let x = input.detached
-        let y = Tensor.zeros([batch] + outputShape, dtype: input.dtype)
+        // The ABI leaves output buffers' contents unspecified: the kernel writes every element.
+        let y = Tensor(uninitializedShape: [batch] + outputShape, dtype: input.dtype)
         try withPointerArray(weights.map(\.detached)) { w in
             try pass.call(descriptor.forward, x.dtype) { a in
                 a.x = x.unsafeAddress
@@ -304,7 +305,10 @@ struct LayerPass: @unchecked Sendable {
             let needed = (0..<min(c.inputs.count, 63)).reduce(Int64(0)) { $0 | (c.needsGradient($1) ? Int64(1) << Int64($1) : 0) }
             let flat = try self.backwardOperation(c.inputs[0], Array(c.inputs.dropFirst()), c.cotangent, needed: c.inputs.count > 63 ? -1 : needed)
             let pieces = try flat.split(sizes: [inputShape.reduce(1, *)] + shapes.map { $0.reduce(1, *) }, alongAxis: 0)
-            return [try pieces[0].reshaped(to: inputShape)] + (try zip(pieces.dropFirst(), shapes).map { try $0.reshaped(to: $1) })
+            // Pieces a 'q' kernel skipped hold nothing meaningful: they are not returned.
+            return try zip(pieces, [inputShape] + shapes).enumerated().map { k, piece in
+                c.needsGradient(k) ? try piece.0.reshaped(to: piece.1) : nil
+            }
         }
     }
 
@@ -339,7 +343,7 @@ struct LayerPass: @unchecked Sendable {
     /// the plugin's second-order rule.
     func backwardOperation(_ x: Tensor, _ weights: [Tensor], _ g: Tensor, needed: Int64 = -1) throws -> Tensor {
         let sizes = [x.count] + weights.map(\.count)
-        let flat = try gradientBuffer(sizes: sizes, dtype: x.dtype) { d, dWeights in
+        let flat = try gradientBuffer(sizes: sizes, dtype: x.dtype, zeroed: false) { d, dWeights in
             try withPointerArray(weights.map(\.detached)) { w in
                 try call(descriptor.backward, x.dtype) { a in
                     a.x = x.detached.unsafeAddress
@@ -430,10 +434,12 @@ struct LayerPass: @unchecked Sendable {
             try zip([d] + dWeights, sizes).map { try $0.reshaped(to: [k, $1]) }, alongAxis: 1)
     }
 
-    /// A zeroed flat buffer holding consecutive pieces of `sizes`; `body` gets the first piece's
-    /// address and a C array of the other pieces' addresses.
-    private func gradientBuffer(sizes: [Int], dtype: DType, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) throws -> Void) throws -> Tensor {
-        let flat = Tensor.zeros([sizes.reduce(0, +)], dtype: dtype)
+    /// A flat buffer (zeroed unless `zeroed` is false) holding consecutive pieces of `sizes`;
+    /// `body` gets the first piece's address and a C array of the other pieces' addresses.
+    private func gradientBuffer(
+        sizes: [Int], dtype: DType, zeroed: Bool = true, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) throws -> Void
+    ) throws -> Tensor {
+        let flat = zeroed ? Tensor.zeros([sizes.reduce(0, +)], dtype: dtype) : Tensor(uninitializedShape: [sizes.reduce(0, +)], dtype: dtype)
         let base = flat.unsafeAddress
         var offsets: [Int] = []
         var offset = sizes[0]
