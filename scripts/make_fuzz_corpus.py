@@ -100,7 +100,7 @@ def main():
     write("idx", "vectors.idx", bytes([0, 0, 8, 2, 0, 0, 0, 6, 0, 0, 0, 5]) + bytes(range(30)))
     # Plugin descriptors, in the byte encoding of Tests/FuzzHarness/DescriptorDecoder.swift.
     names = "abcdefghijklmnopqrstuvwxyz_.0123AZ- é"
-    roles = "nxyhebioXWgdDwspltc?"
+    roles = "nxyhebioXWgdDwspltc?IOmuUrkGPS"
 
     def text(s, alphabet=names):
         return [len(s)] + [alphabet.index(c) for c in s]
@@ -108,14 +108,18 @@ def main():
     def kernel(signature, present=True):
         return [0] + text(signature, roles) + ([0, 0] if present else [1, 1])
 
-    info = [0, 0, 0, 0] + text("1.0") + text("")
+    # struct size, major, minor, name, version, summary, flags (ABI 1.1).
+    info = [0, 0, 0, 0] + text("1.0") + text("") + [0]
     activation = [0] + text("abc") + text("") + [0] + [0, 0] + kernel("nxy") + kernel("nxy") + kernel("nxy")
     learning_rate = [1] + [0] + text("learning_rate") + [1, 0, 1, 0, 4] + text("")
     def optimizer(name):
         # name, summary, parameters, kind 2, one state name, struct size, update kernel.
-        return [0] + text(name) + text("") + learning_rate + [2] + [1] + text("v") + [0] + kernel("npgs")
-    # name, summary, no parameters, kind 1, no weights, struct size, the three functions, kernels.
-    layer = [0] + text("scale") + text("") + [0] + [1, 0, 0] + [0] + [0, 0] + kernel("bxy") + kernel("bgd") + kernel("", False) + kernel("", False)
+        # ... then no string parameters (ABI 1.1), struct size, update kernel.
+        return [0] + text(name) + text("") + learning_rate + [2] + [1] + text("v") + [0] + [0] + kernel("npgs")
+    # name, summary, no parameters, kind 1, no weights, no buffers, no string parameters, struct
+    # size, the three functions, kernels, then the nine ABI 1.1 fields at their defaults.
+    layer = ([0] + text("scale") + text("") + [0] + [1, 0, 1, 0] + [0] + [0, 0, 0]
+             + kernel("bxy") + kernel("bgd") + kernel("", False) + kernel("", False) + [0] * 9)
     write("plugin_descriptor", "activation.bin", bytes(info + [0] + activation))
     write("plugin_descriptor", "optimizer.bin", bytes(info + [0] + optimizer("step")))
     write("plugin_descriptor", "layer.bin", bytes(info + [0] + layer))

@@ -71,11 +71,11 @@ struct DescriptorDecoder {
         }
         var info = saddle_plugin_info(
             struct_size: choose([UInt32(MemoryLayout<saddle_plugin_info>.size), 32, 8]), abi_major: choose([UInt16(SADDLE_PLUGIN_ABI_MAJOR), 0, 2]),
-            abi_minor: choose([UInt16(SADDLE_PLUGIN_ABI_MINOR), 0, 9]), name: cString(choose(["fuzz", "fuzz", "Fuzz", "", "a.b", nil])),
+            abi_minor: choose([UInt16(SADDLE_PLUGIN_ABI_MINOR), UInt16(SADDLE_PLUGIN_ABI_MINOR), 0, 9]), name: cString(choose(["fuzz", "fuzz", "Fuzz", "", "a.b", nil])),
             version: cString(text(DescriptorDecoder.nameAlphabet)), summary: cString(text(DescriptorDecoder.nameAlphabet)),
-            flags: choose([0, 1, 6]))
+            flags: choose([0, 0, 1, 6]))
         func stringParameters() -> (UInt32, UnsafePointer<saddle_string_parameter>?) {
-            let items = (0..<(Int(byte()) % 3)).map { _ in
+            let items = (0..<(choose([0, 0, 1, 2]))).map { _ in
                 saddle_string_parameter(
                     struct_size: choose([UInt32(MemoryLayout<saddle_string_parameter>.size), 4]), name: cString(text(DescriptorDecoder.nameAlphabet)),
                     choices: choose([nil, array([cString("a"), cString("b"), nil]), array([nil])]), default_value: cString(choose(["a", "c", nil])),
@@ -84,7 +84,7 @@ struct DescriptorDecoder {
             return (UInt32(items.count), array(items))
         }
         func axes(_ count: UInt32) -> UnsafePointer<Int32>? {
-            choose([nil, array((0..<Int(count)).map { _ in Int32(byte() % 11) - 2 })])
+            choose([nil, nil, array((0..<Int(count)).map { _ in Int32(byte() % 11) - 2 })])
         }
         var calls: [DescriptorCheck.Call] = []
         for _ in 0..<(1 + Int(byte()) % 4) {
@@ -99,7 +99,7 @@ struct DescriptorDecoder {
                 calls.append(.activation(array([descriptor])))
             case 1:
                 let (weightCount, weightNames) = names()
-                let (bufferCount, bufferNames) = names()
+                let (bufferCount, bufferNames) = choose([true, false, false]) ? names() : (0, nil)
                 let (stringCount, strings) = stringParameters()
                 var descriptor = saddle_layer()
                 descriptor.struct_size = choose([UInt32(MemoryLayout<saddle_layer>.size), 208, 16])
@@ -113,7 +113,7 @@ struct DescriptorDecoder {
                 descriptor.weight_shape = choose([{ _, _, _, _, _, _, _ in 0 }, nil])
                 descriptor.initialize = choose([{ _, _, _, _, _, _, _, _ in 0 }, nil])
                 (descriptor.forward, descriptor.backward, descriptor.jvp, descriptor.backward_jvp) = (kernel(), kernel(), kernel(), kernel())
-                descriptor.output_shape = choose([nil, { _, _, input, output, _ in output?.pointee = input!.pointee; return 0 }])
+                descriptor.output_shape = choose([nil, nil, nil, { _, _, input, output, _ in output?.pointee = input!.pointee; return 0 }])
                 descriptor.weight_shape_of = choose([nil, { _, _, _, _, _, _, _ in 0 }])
                 descriptor.buffer_count = bufferCount
                 descriptor.buffer_names = bufferNames
@@ -121,7 +121,7 @@ struct DescriptorDecoder {
                 descriptor.buffer_initial_values = choose([nil, array([Double.nan, 1, 0])])
                 descriptor.string_parameter_count = stringCount
                 descriptor.string_parameters = strings
-                descriptor.transform_role = Int32(byte() % 4)
+                descriptor.transform_role = choose([0, 0, 0, 1, 2, 7])
                 descriptor.units_parameter = cString(choose(["units", nil, "x"]))
                 descriptor.weight_unit_axes = axes(weightCount)
                 descriptor.weight_input_axes = axes(weightCount)

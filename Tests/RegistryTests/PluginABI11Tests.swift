@@ -1,5 +1,6 @@
 import Foundation
 import Saddle
+import SaddleRegistry
 import SaddleTestSupport
 import Testing
 
@@ -132,7 +133,15 @@ struct PluginABI11Tests {
                 return try softmaxCrossEntropy(logits: try model.replacing(named)(x), labels: labels)
             }
         }
-        let h = try hessianOf(plugin), reference = try hessianOf(same)
+        let loaded = try PluginLoader.load(path: plugins().vision)
+        let before = loaded.layerKernelCalls("vision.dense")
+        let h = try hessianOf(plugin)
+        let after = loaded.layerKernelCalls("vision.dense")
+        // Forward-over-reverse with all 39 directions in one pass: one jvp and one backward_jvp
+        // call per layer (two layers), not one per direction.
+        #expect(after["jvp", default: 0] - before["jvp", default: 0] == 2, "\(before) -> \(after)")
+        #expect(after["backward_jvp", default: 0] - before["backward_jvp", default: 0] == 2, "\(before) -> \(after)")
+        let reference = try hessianOf(same)
         #expect(h.shape == [39, 39])
         #expect(relativeDifference(h, reference) < 1e-12, "\(relativeDifference(h, reference))")
     }

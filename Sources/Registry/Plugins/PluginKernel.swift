@@ -81,6 +81,8 @@ final class PluginKernel: @unchecked Sendable {
     let slot: String
     let roles: [Character]
     let lock: PluginLock?
+    /// How many times the kernel has been called (the tests count the calls a Hessian makes).
+    package let calls = Atomic<Int>(0)
     private let functions: [DType: UnsafeMutableRawPointer]
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
@@ -151,6 +153,7 @@ final class PluginKernel: @unchecked Sendable {
             throw PluginError.missingKernel(component: component, slot: slot, dtype: dtype)
         }
         let count = roles.count
+        calls.add(1, ordering: .relaxed)
         let (status, message) = MessageSink.collecting { sink -> Int64 in
             let storage = UnsafeMutableRawPointer.allocate(byteCount: 8 * max(count, 1), alignment: 8)
             let values = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(count, 1))

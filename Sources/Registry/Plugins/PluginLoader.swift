@@ -232,6 +232,15 @@ extension Registry {
 }
 
 extension LoadedPlugin {
+    /// How many times each kernel slot of layer `name` has been called in this process, by slot
+    /// name (`forward`, `jvp`, ...); for tests that count calls.
+    package func layerKernelCalls(_ name: String) -> [String: Int] {
+        guard case .layer(let d)? = components[name] else { return [:] }
+        var counts: [String: Int] = [:]
+        for kernel in [d.forward, d.backward, d.jvp, d.backwardJVP].compactMap({ $0 }) { counts[kernel.slot] = kernel.calls.load(ordering: .relaxed) }
+        return counts
+    }
+
     /// What component `name` declared beyond its parameters, one line per capability, read from
     /// its descriptor without running a kernel: kernel signatures and element types, input
     /// shapes, modes, buffers, random streams, second-order rules, batched tangents, growth.

@@ -49,13 +49,15 @@ final class RegistrationSession {
 
     private func string(_ pointer: UnsafePointer<CChar>?) -> String? { pointer.map { String(cString: $0) } }
 
-    /// Reads a descriptor of declared size `declared` at `pointer` into a full current struct:
-    /// fields the plugin's (older) struct lacks read as zero, and nothing past it is read.
-    static func copy<T>(_ pointer: UnsafePointer<T>) -> (T, Int) {
+    /// Reads the descriptor at `pointer` into a full current struct, copying at most its
+    /// declared size and at most `limit` bytes (the size of the plugin's declared ABI version,
+    /// so no field is ever copied in part): fields beyond read as zero, and nothing past the
+    /// plugin's struct is read. Returns the declared size too.
+    static func copy<T>(_ pointer: UnsafePointer<T>, limit: Int = MemoryLayout<T>.size) -> (T, Int) {
         let declared = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
         let full = UnsafeMutablePointer<T>.allocate(capacity: 1)
         defer { full.deallocate() }
-        saddle_copy_descriptor(full, pointer, declared, MemoryLayout<T>.size)
+        saddle_copy_descriptor(full, pointer, Swift.min(declared, limit), MemoryLayout<T>.size)
         return (full.pointee, declared)
     }
 
@@ -67,7 +69,7 @@ final class RegistrationSession {
     func declare(_ pointer: UnsafePointer<saddle_plugin_info>?) -> Int32 {
         guard error == nil else { return SADDLE_ERROR }
         guard let pointer else { return fail(.initializationFailed(path: path, message: "declare() received no info")) }
-        let (info, size) = Self.copy(pointer)
+        var (info, size) = Self.copy(pointer)
         guard size >= Int(SADDLE_PLUGIN_INFO_SIZE_1_0) else {
             return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: Int(SADDLE_PLUGIN_INFO_SIZE_1_0)))
         }
@@ -78,6 +80,7 @@ final class RegistrationSession {
         if info.abi_minor >= 1, size < MemoryLayout<saddle_plugin_info>.size {
             return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: MemoryLayout<saddle_plugin_info>.size))
         }
+        if info.abi_minor == 0 { info.flags = 0 }  // not a 1.0 field
         guard let name = string(info.name), !name.isEmpty, !name.contains("."),
             name.allSatisfy({ ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" })
         else {
@@ -126,7 +129,9 @@ final class RegistrationSession {
             _ = fail(.initializationFailed(path: path, message: "register_\(kind) was called before declare()"))
             return nil
         }
-        let component = string(name) ?? "(unnamed)"
+        // Every component struct holds its name at offset 8: read it only when the declared
+        // size covers it.
+        let component = size >= 16 ? string(name) ?? "(unnamed)" : "(unnamed)"
         guard Int(size) >= required else {
             _ = fail(.structTooSmall(what: "\(component): saddle_\(kind)", size: Int(size), required: required))
             return nil
@@ -306,8 +311,9 @@ final class RegistrationSession {
 
     func registerLayer(_ pointer: UnsafePointer<saddle_layer>?) -> Int32 {
         guard let pointer else { return fail(.initializationFailed(path: path, message: "register_layer received NULL")) }
-        let (d, size) = Self.copy(pointer)
-        guard let component = begin("layer", size: UInt32(size), required: requiredSize(saddle_layer.self, v1_0: SADDLE_LAYER_SIZE_1_0), name: d.name)
+        let required = requiredSize(saddle_layer.self, v1_0: SADDLE_LAYER_SIZE_1_0)
+        let (d, size) = Self.copy(pointer, limit: required)
+        guard let component = begin("layer", size: UInt32(size), required: required, name: d.name)
         else { return SADDLE_ERROR }
         do {
             guard d.output_features != nil || d.output_shape != nil else {
@@ -426,9 +432,9 @@ final class RegistrationSession {
 
     func registerOptimizer(_ pointer: UnsafePointer<saddle_optimizer>?) -> Int32 {
         guard let pointer else { return fail(.initializationFailed(path: path, message: "register_optimizer received NULL")) }
-        let (d, size) = Self.copy(pointer)
-        guard let component = begin(
-            "optimizer", size: UInt32(size), required: requiredSize(saddle_optimizer.self, v1_0: SADDLE_OPTIMIZER_SIZE_1_0), name: d.name)
+        let required = requiredSize(saddle_optimizer.self, v1_0: SADDLE_OPTIMIZER_SIZE_1_0)
+        let (d, size) = Self.copy(pointer, limit: required)
+        guard let component = begin("optimizer", size: UInt32(size), required: required, name: d.name)
         else { return SADDLE_ERROR }
         do {
             guard let update = try PluginKernel(
