@@ -4,6 +4,18 @@ import ArgumentParser
 import Foundation
 import Saddle
 
+/// The library a plugins subcommand reads, and the digest it must have.
+struct PluginFile: ParsableArguments {
+    @Argument(help: "The plugin's shared library.")
+    var path: String
+
+    @Option(help: "Refuse the file unless its SHA-256 is this.")
+    var sha256: String?
+
+    /// The plugin, loaded (not registered anywhere).
+    func load() throws -> LoadedPlugin { try PluginLoader.load(path: path, sha256: sha256) }
+}
+
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with plugin libraries.", subcommands: [Inspect.self, Check.self])
@@ -12,15 +24,11 @@ struct Plugins: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show what a plugin offers (ABI version, components, parameters, capabilities) without registering anything or running kernels.")
 
-        @Argument(help: "The plugin's shared library.")
-        var path: String
-
-        @Option(help: "Refuse the file unless its SHA-256 is this.")
-        var sha256: String?
+        @OptionGroup var file: PluginFile
 
         func run() throws {
             try reportingErrors("plugins inspect") {
-                let plugin = try PluginLoader.load(path: path, sha256: sha256)
+                let plugin = try file.load()
                 print("\(plugin.name) \(plugin.version): \(plugin.summary)")
                 print("file \(plugin.path), sha256 \(plugin.sha256), plugin ABI \(plugin.abiVersion)")
                 print(plugin.isThreadSafe ? "threads: declared thread-safe (calls may overlap)" : "threads: not declared thread-safe (the host serializes every call into it)")
@@ -41,17 +49,10 @@ struct Plugins: ParsableCommand {
             abstract: "Check every component of a plugin: gradients against finite differences (Float64), tangent rules, shapes, unwritten outputs, NaN, buffers, random streams, growth, optimizer state round-trips.",
             discussion: "Prints one PASS or FAIL line per check and exits with status 1 when any check fails.")
 
-        @Argument(help: "The plugin's shared library.")
-        var path: String
-
-        @Option(help: "Refuse the file unless its SHA-256 is this.")
-        var sha256: String?
+        @OptionGroup var file: PluginFile
 
         func run() throws {
-            let results = try reportingErrors("plugins check") {
-                let plugin = try PluginLoader.load(path: path, sha256: sha256)
-                return PluginChecker.check(plugin)
-            }
+            let results = try reportingErrors("plugins check") { PluginChecker.check(try file.load()) }
             for result in results { print(result) }
             let failed = results.filter { !$0.passed }.count
             print("\(results.count - failed) of \(results.count) checks passed")

@@ -131,6 +131,8 @@ static void run_blocks(int64_t blocks, int64_t work, void (*body)(void *, int64_
         int64_t b, i, o, blocks;                                                                           \
         const T *x, *w, *bias, *g;                                                                         \
         T *y, *d, *dw, *db;                                                                                \
+        int64_t k;                         /* tangents (jobs 3 to 5) */                                   \
+        const T *X, *Wt, *bt, *G;                                                                          \
     } dense_task_##S;                                                                                      \
     static void dense_block_##S(void *user, int64_t k) {                                                   \
         const dense_task_##S *t = user;                                                                    \
@@ -145,63 +147,81 @@ static void run_blocks(int64_t blocks, int64_t work, void (*body)(void *, int64_
             int64_t i0 = i * k / t->blocks, i1 = i * (k + 1) / t->blocks;                                  \
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i1 - i0, o, 1, t->g, o, t->w + i0, i, 0,    \
                  t->d + i0, i);                                                                            \
-        } else { /* dW[o0:o1] = g[:, o0:o1]^T x, db[o0:o1] */                                             \
+        } else if (t->job == 2) { /* dW[o0:o1] = g[:, o0:o1]^T x, db[o0:o1] */                            \
             int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
             GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, t->g + o0, o, t->x, i, 0,      \
                  t->dw + o0 * i, i);                                                                       \
             for (int64_t j = o0; j < o1; j++) t->db[j] = 0;                                                \
             for (int64_t r = 0; r < b; r++)                                                                \
                 for (int64_t j = o0; j < o1; j++) t->db[j] += t->g[r * o + j];                             \
+        } else if (t->job == 3) { /* jvp: y_s[:, o0:o1] = X_s W[o0:o1]^T + x W_s[o0:o1]^T + b_s */          \
+            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->k * b, o1 - o0, i, 1, t->X, i, t->w + o0 * i, i, \
+                 0, t->y + o0, o);                                                                         \
+            for (int64_t s = 0; s < t->k; s++) {                                                           \
+                T *ys = t->y + s * b * o;                                                                  \
+                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o1 - o0, i, 1, t->x, i,                    \
+                     t->Wt + s * o * i + o0 * i, i, 1, ys + o0, o);                                        \
+                for (int64_t r = 0; r < b; r++)                                                            \
+                    for (int64_t j = o0; j < o1; j++) ys[r * o + j] += t->bt[s * o + j];                   \
+            }                                                                                              \
+        } else if (t->job == 4) { /* backward_jvp: d_s[:, i0:i1] = G_s W[:, i0:i1] + g W_s[:, i0:i1] */     \
+            int64_t i0 = i * k / t->blocks, i1 = i * (k + 1) / t->blocks;                                  \
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, t->k * b, i1 - i0, o, 1, t->G, o, t->w + i0, i, 0, \
+                 t->d + i0, i);                                                                            \
+            for (int64_t s = 0; s < t->k; s++)                                                             \
+                GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i1 - i0, o, 1, t->g, o, t->Wt + s * o * i + i0, \
+                     i, 1, t->d + s * b * i + i0, i);                                                      \
+        } else { /* backward_jvp: dW_s[o0:o1] = G_s[:, o0:o1]^T x + g[:, o0:o1]^T X_s; db_s[o0:o1] */        \
+            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
+            for (int64_t s = 0; s < t->k; s++) {                                                           \
+                const T *Gs = t->G + s * b * o;                                                            \
+                T *dWs = t->dw + s * o * i, *dbs = t->db + s * o;                                          \
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, Gs + o0, o, t->x, i, 0,    \
+                     dWs + o0 * i, i);                                                                     \
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, t->g + o0, o, t->X + s * b * i, \
+                     i, 1, dWs + o0 * i, i);                                                               \
+                for (int64_t j = o0; j < o1; j++) dbs[j] = 0;                                              \
+                for (int64_t r = 0; r < b; r++)                                                            \
+                    for (int64_t j = o0; j < o1; j++) dbs[j] += Gs[r * o + j];                             \
+            }                                                                                              \
         }                                                                                                  \
     }                                                                                                      \
     static int32_t dense_forward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w, T *y,  \
                                      const double *h) {                                                    \
         DENSE_LIE(o, h)                                                                                    \
-        dense_task_##S t = {0, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL}; \
+        dense_task_##S t = {0, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}; \
         run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                              \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_backward_##S(int64_t b, int64_t i, int64_t o, int64_t needed, const T *x,        \
                                       const T *const *w, const T *g, T *d, T *const *dw) {                 \
         if (needed & 1) {                                                                                  \
-            dense_task_##S t = {1, b, i, o, blocks_for(b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL}; \
+            dense_task_##S t = {1, b, i, o, blocks_for(b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL, 0, NULL, NULL, NULL, NULL}; \
             run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
         }                                                                                                  \
         if (needed & 6) {                                                                                  \
-            dense_task_##S t = {2, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1]}; \
+            dense_task_##S t = {2, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1], 0, NULL, NULL, NULL, NULL}; \
             run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
         }                                                                                                  \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, const T *x, const T *const *w, \
                                  const T *X, const T *const *W, T *y) {                                    \
-        /* y_k = X_k W^T + x W_k^T + bias_k: the first term for all k in one product. */                  \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, k * b, o, i, 1, X, i, w[0], i, 0, y, o);             \
-        for (int64_t t = 0; t < k; t++) {                                                                  \
-            T *yt = y + t * b * o;                                                                         \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o, i, 1, x, i, W[0] + t * o * i, i, 1, yt, o); \
-            for (int64_t r = 0; r < b; r++)                                                                \
-                for (int64_t j = 0; j < o; j++) yt[r * o + j] += W[1][t * o + j];                          \
-        }                                                                                                  \
+        dense_task_##S t = {3, b, i, o, blocks_for(k * b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL, \
+                            k, X, W[0], W[1], NULL};                                                       \
+        run_blocks(t.blocks, k * b * i * o, dense_block_##S, &t);                                          \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_backward_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, const T *x,          \
                                           const T *const *w, const T *g, const T *X, const T *const *W,    \
                                           const T *G, T *d, T *const *dw) {                                \
-        /* d_k = G_k W + g W_k;  dW_k = G_k^T x + g^T X_k;  db_k = sum over rows of G_k. */                \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, k * b, i, o, 1, G, o, w[0], i, 0, d, i);           \
-        for (int64_t t = 0; t < k; t++) {                                                                  \
-            const T *Gt = G + t * b * o;                                                                   \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i, o, 1, g, o, W[0] + t * o * i, i, 1,       \
-                 d + t * b * i, i);                                                                        \
-            T *dWt = dw[0] + t * o * i;                                                                    \
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o, i, b, 1, Gt, o, x, i, 0, dWt, i);             \
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o, i, b, 1, g, o, X + t * b * i, i, 1, dWt, i);  \
-            T *dbt = dw[1] + t * o;                                                                        \
-            for (int64_t j = 0; j < o; j++) dbt[j] = 0;                                                    \
-            for (int64_t r = 0; r < b; r++)                                                                \
-                for (int64_t j = 0; j < o; j++) dbt[j] += Gt[r * o + j];                                   \
-        }                                                                                                  \
+        dense_task_##S t = {4, b, i, o, blocks_for(k * b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL, \
+                            k, X, W[0], W[1], G};                                                          \
+        run_blocks(t.blocks, k * b * i * o, dense_block_##S, &t);                                          \
+        dense_task_##S u = {5, b, i, o, blocks_for(k * b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1], \
+                            k, X, W[0], W[1], G};                                                          \
+        run_blocks(u.blocks, k * b * i * o, dense_block_##S, &u);                                          \
         return SADDLE_OK;                                                                                  \
     }
 
