@@ -83,7 +83,10 @@ final class PluginKernel: @unchecked Sendable {
     let lock: PluginLock?
     /// How many times the kernel has been called (the tests count the calls a Hessian makes).
     package let calls = Atomic<Int>(0)
-    private let functions: [DType: UnsafeMutableRawPointer]
+    private let float32: UnsafeMutableRawPointer?
+    private let float64: UnsafeMutableRawPointer?
+    /// `roles` as ASCII bytes, for the per-call switch.
+    private let roleBytes: [UInt8]
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
@@ -113,10 +116,9 @@ final class PluginKernel: @unchecked Sendable {
         self.slot = slot
         self.roles = roles
         self.lock = lock
-        var functions: [DType: UnsafeMutableRawPointer] = [:]
-        if let f = kernel.f32 { functions[.float32] = f }
-        if let f = kernel.f64 { functions[.float64] = f }
-        self.functions = functions
+        float32 = kernel.f32
+        float64 = kernel.f64
+        roleBytes = roles.map { $0.asciiValue ?? 0 }
         argumentTypes = .allocate(capacity: max(roles.count, 1))
         for (index, role) in roles.enumerated() {
             switch role {
@@ -141,7 +143,9 @@ final class PluginKernel: @unchecked Sendable {
     func takes(_ role: Character) -> Bool { roles.contains(role) }
 
     /// Whether the plugin provides this kernel for `dtype`.
-    func supports(_ dtype: DType) -> Bool { functions[dtype] != nil }
+    func supports(_ dtype: DType) -> Bool { function(dtype) != nil }
+
+    private func function(_ dtype: DType) -> UnsafeMutableRawPointer? { dtype == .float32 ? float32 : float64 }
 
     /// The dtypes the plugin provides this kernel for, as text ("float64").
     var dtypesText: String { [DType.float32, .float64].filter(supports).map(\.rawValue).joined(separator: " and ") }
@@ -149,56 +153,66 @@ final class PluginKernel: @unchecked Sendable {
     /// Calls the kernel once with the arguments its signature names.
     /// - Throws: `PluginError.kernelFailed` with the plugin's message, or `.missingKernel`.
     func call(_ dtype: DType, _ arguments: KernelArguments) throws {
-        guard let function = functions[dtype] else {
+        guard let function = function(dtype) else {
             throw PluginError.missingKernel(component: component, slot: slot, dtype: dtype)
         }
-        let count = roles.count
         calls.add(1, ordering: .relaxed)
-        let (status, message) = MessageSink.collecting { sink -> Int64 in
-            let storage = UnsafeMutableRawPointer.allocate(byteCount: 8 * max(count, 1), alignment: 8)
-            let values = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(count, 1))
-            defer {
-                storage.deallocate()
-                values.deallocate()
-            }
-            for (index, role) in roles.enumerated() {
-                let slot = storage + 8 * index
-                switch role {
-                case "n": slot.storeBytes(of: arguments.n, as: Int64.self)
-                case "b": slot.storeBytes(of: arguments.b, as: Int64.self)
-                case "i": slot.storeBytes(of: arguments.i, as: Int64.self)
-                case "o": slot.storeBytes(of: arguments.o, as: Int64.self)
-                case "t": slot.storeBytes(of: arguments.t, as: Int64.self)
-                case "l": slot.storeBytes(of: arguments.l, as: Double.self)
-                case "x": slot.storeBytes(of: arguments.x, as: UnsafeMutableRawPointer?.self)
-                case "y": slot.storeBytes(of: arguments.y, as: UnsafeMutableRawPointer?.self)
-                case "g": slot.storeBytes(of: arguments.g, as: UnsafeMutableRawPointer?.self)
-                case "X": slot.storeBytes(of: arguments.tangentX, as: UnsafeMutableRawPointer?.self)
-                case "d": slot.storeBytes(of: arguments.d, as: UnsafeMutableRawPointer?.self)
-                case "w": slot.storeBytes(of: arguments.w, as: UnsafeMutableRawPointer?.self)
-                case "W": slot.storeBytes(of: arguments.tangentW, as: UnsafeMutableRawPointer?.self)
-                case "D": slot.storeBytes(of: arguments.weightGradients, as: UnsafeMutableRawPointer?.self)
-                case "p": slot.storeBytes(of: arguments.p, as: UnsafeMutableRawPointer?.self)
-                case "s": slot.storeBytes(of: arguments.s, as: UnsafeMutableRawPointer?.self)
-                case "h": slot.storeBytes(of: arguments.h, as: UnsafeMutableRawPointer?.self)
-                case "m": slot.storeBytes(of: arguments.mode, as: Int64.self)
-                case "k": slot.storeBytes(of: arguments.directions, as: Int64.self)
-                case "q": slot.storeBytes(of: arguments.needed, as: Int64.self)
-                case "I": slot.storeBytes(of: arguments.inputShape, as: UnsafeMutableRawPointer?.self)
-                case "O": slot.storeBytes(of: arguments.outputShape, as: UnsafeMutableRawPointer?.self)
-                case "u": slot.storeBytes(of: arguments.buffers, as: UnsafeMutableRawPointer?.self)
-                case "U": slot.storeBytes(of: arguments.bufferUpdates, as: UnsafeMutableRawPointer?.self)
-                case "r": slot.storeBytes(of: arguments.random, as: UnsafeMutableRawPointer?.self)
-                case "G": slot.storeBytes(of: arguments.tangentG, as: UnsafeMutableRawPointer?.self)
-                case "P": slot.storeBytes(of: arguments.parameterShape, as: UnsafeMutableRawPointer?.self)
-                case "S": slot.storeBytes(of: arguments.strings, as: UnsafeMutableRawPointer?.self)
-                default: slot.storeBytes(of: UnsafeMutableRawPointer(sink), as: UnsafeMutableRawPointer?.self)
+        // The sink writes the plugin's message into `message`, on this stack frame.
+        var message: String?
+        let status = withUnsafeMutablePointer(to: &message) { messagePointer -> Int64 in
+            var sink = saddle_sink(
+                struct_size: UInt32(MemoryLayout<saddle_sink>.size), context: UnsafeMutableRawPointer(messagePointer),
+                report: { context, text in
+                    guard let context, let text else { return }
+                    context.assumingMemoryBound(to: String?.self).pointee = String(cString: text)
+                })
+            return withUnsafeMutablePointer(to: &sink) { sinkPointer in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(roleBytes.count, 1)) { storage in
+                    withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(roleBytes.count, 1)) { values in
+                        let base = UnsafeMutableRawPointer(storage.baseAddress!)
+                        for (index, role) in roleBytes.enumerated() {
+                            let slot = base + 8 * index
+                            func pointer(_ value: UnsafeMutableRawPointer?) { slot.storeBytes(of: value, as: UnsafeMutableRawPointer?.self) }
+                            func integer(_ value: Int64) { slot.storeBytes(of: value, as: Int64.self) }
+                            switch role {
+                            case UInt8(ascii: "n"): integer(arguments.n)
+                            case UInt8(ascii: "b"): integer(arguments.b)
+                            case UInt8(ascii: "i"): integer(arguments.i)
+                            case UInt8(ascii: "o"): integer(arguments.o)
+                            case UInt8(ascii: "t"): integer(arguments.t)
+                            case UInt8(ascii: "m"): integer(arguments.mode)
+                            case UInt8(ascii: "k"): integer(arguments.directions)
+                            case UInt8(ascii: "q"): integer(arguments.needed)
+                            case UInt8(ascii: "l"): slot.storeBytes(of: arguments.l, as: Double.self)
+                            case UInt8(ascii: "x"): pointer(arguments.x)
+                            case UInt8(ascii: "y"): pointer(arguments.y)
+                            case UInt8(ascii: "g"): pointer(arguments.g)
+                            case UInt8(ascii: "X"): pointer(arguments.tangentX)
+                            case UInt8(ascii: "d"): pointer(arguments.d)
+                            case UInt8(ascii: "w"): pointer(arguments.w)
+                            case UInt8(ascii: "W"): pointer(arguments.tangentW)
+                            case UInt8(ascii: "D"): pointer(arguments.weightGradients)
+                            case UInt8(ascii: "p"): pointer(arguments.p)
+                            case UInt8(ascii: "s"): pointer(arguments.s)
+                            case UInt8(ascii: "h"): pointer(arguments.h)
+                            case UInt8(ascii: "I"): pointer(arguments.inputShape)
+                            case UInt8(ascii: "O"): pointer(arguments.outputShape)
+                            case UInt8(ascii: "u"): pointer(arguments.buffers)
+                            case UInt8(ascii: "U"): pointer(arguments.bufferUpdates)
+                            case UInt8(ascii: "r"): pointer(arguments.random)
+                            case UInt8(ascii: "G"): pointer(arguments.tangentG)
+                            case UInt8(ascii: "P"): pointer(arguments.parameterShape)
+                            case UInt8(ascii: "S"): pointer(arguments.strings)
+                            default: pointer(UnsafeMutableRawPointer(sinkPointer))  // 'e'
+                            }
+                            values[index] = slot
+                        }
+                        var result: Int64 = 0
+                        lock.run { ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values.baseAddress) }
+                        return result
+                    }
                 }
-                values[index] = slot
             }
-            var result: Int64 = 0
-            lock.run { ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values) }
-            return result
         }
         guard Int32(truncatingIfNeeded: status) == SADDLE_OK else {
             throw PluginError.kernelFailed(component: component, slot: slot, message: message ?? "the kernel returned \(Int32(truncatingIfNeeded: status)) without a message")
