@@ -68,7 +68,8 @@
  *   'G' const T *               1.1: tangent of the upstream gradient (backward_jvp)
  *   'P' const saddle_shape *    1.1: the parameter's full shape                      (optimizers)
  *   'S' const char *const *     1.1: string hyperparameters, in declared order
- *   'q' int64_t                 1.1: the gradients the host needs from backward, as bits: bit 0
+ *   'q' int64_t                 1.1: the gradients the host needs from backward (and their
+ *                               tangents from backward_jvp), as bits: bit 0
  *                               the input's ('d'), bit k+1 weight k's ('D[k]'). A kernel taking
  *                               'q' may skip the others (their buffers are still passed, and
  *                               their contents ignored); one without 'q' writes them all.
@@ -195,7 +196,7 @@ typedef struct saddle_activation {
  *                 d = (df/dx)^T g, D[k] = (df/dw_k)^T g
  *   jvp           (optional) b i o x w X W y h e  (1.1: I O m u r k S)
  *                 y = (df/dx) X + sum_k (df/dw_k) W[k]
- *   backward_jvp  (optional) b i o x w g X W d D h e  (1.1: I O m u r k G S)
+ *   backward_jvp  (optional) b i o x w g X W d D h e  (1.1: I O m u r k G S q)
  *                 the directional derivative of backward's (d, D) when x moves along X and
  *                 w along W (and, with 'G', g along G).
  * jvp and backward_jvp together are the second-order rule; without them the layer trains but
@@ -205,7 +206,9 @@ typedef struct saddle_activation {
  * one call carries K tangent directions: X, G, jvp's y, backward_jvp's d hold K stacked
  * copies ([K, batch, ...]) and each W[k] and D[k] holds K stacked copies of its weight's
  * shape. Full Hessians then cost one call per layer and pass, not one per direction. Without
- * them, the host runs one call per direction (K = 1, and G zero when 'G' is taken).
+ * them, the host runs one call per direction (K = 1). In a kernel taking 'k', a tangent that
+ * is zero arrives as NULL (X, an entry of W, or G: the input of the first layer carries no
+ * tangent, for one): skip its terms. Outputs are never NULL and are written in full.
  *
  * 1.0 layers see vectors: input [batch, in], output [batch, out] from `output_features`, and
  * their weight shapes from `weight_shape`. A 1.1 layer may instead give `output_shape` and

@@ -20,6 +20,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "saddle_plugin.h"
@@ -121,112 +122,115 @@ static void run_blocks(int64_t blocks, int64_t work, void (*body)(void *, int64_
     }
 }
 
-/* The kernels for one element type: GEMM is cblas_sgemm or cblas_dgemm. Forward and backward
- * split their products into blocks run by the host's compute threads: forward by columns of y
- * (output units), backward by columns of d (input features) and rows of dW (output units).
- * In the batched rules, tangent k of a value of n elements starts at k * n. */
-#define DENSE_KERNELS(T, S, GEMM)                                                                          \
+/* C [m, n] = beta C + op(A) op(B), split into blocks of columns of C run by the host's
+ * compute threads (GEMM is cblas_sgemm or cblas_dgemm). */
+#define PARALLEL_GEMM(T, S, GEMM)                                                                          \
     typedef struct {                                                                                       \
-        int job;                                                                                           \
-        int64_t b, i, o, blocks;                                                                           \
-        const T *x, *w, *bias, *g;                                                                         \
-        T *y, *d, *dw, *db;                                                                                \
-        int64_t k;                         /* tangents (jobs 3 to 5) */                                   \
-        const T *X, *Wt, *bt, *G;                                                                          \
-    } dense_task_##S;                                                                                      \
-    static void dense_block_##S(void *user, int64_t k) {                                                   \
-        const dense_task_##S *t = user;                                                                    \
-        int64_t b = t->b, i = t->i, o = t->o;                                                              \
-        if (t->job == 0) { /* y[:, o0:o1] = x W[o0:o1]^T + bias */                                        \
-            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o1 - o0, i, 1, t->x, i, t->w + o0 * i, i, 0,   \
-                 t->y + o0, o);                                                                            \
-            for (int64_t r = 0; r < b; r++)                                                                \
-                for (int64_t j = o0; j < o1; j++) t->y[r * o + j] += t->bias[j];                           \
-        } else if (t->job == 1) { /* d[:, i0:i1] = g W[:, i0:i1] */                                       \
-            int64_t i0 = i * k / t->blocks, i1 = i * (k + 1) / t->blocks;                                  \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i1 - i0, o, 1, t->g, o, t->w + i0, i, 0,    \
-                 t->d + i0, i);                                                                            \
-        } else if (t->job == 2) { /* dW[o0:o1] = g[:, o0:o1]^T x, db[o0:o1] */                            \
-            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, t->g + o0, o, t->x, i, 0,      \
-                 t->dw + o0 * i, i);                                                                       \
-            for (int64_t j = o0; j < o1; j++) t->db[j] = 0;                                                \
-            for (int64_t r = 0; r < b; r++)                                                                \
-                for (int64_t j = o0; j < o1; j++) t->db[j] += t->g[r * o + j];                             \
-        } else if (t->job == 3) { /* jvp: y_s[:, o0:o1] = X_s W[o0:o1]^T + x W_s[o0:o1]^T + b_s */          \
-            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->k * b, o1 - o0, i, 1, t->X, i, t->w + o0 * i, i, \
-                 0, t->y + o0, o);                                                                         \
-            for (int64_t s = 0; s < t->k; s++) {                                                           \
-                T *ys = t->y + s * b * o;                                                                  \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, b, o1 - o0, i, 1, t->x, i,                    \
-                     t->Wt + s * o * i + o0 * i, i, 1, ys + o0, o);                                        \
-                for (int64_t r = 0; r < b; r++)                                                            \
-                    for (int64_t j = o0; j < o1; j++) ys[r * o + j] += t->bt[s * o + j];                   \
-            }                                                                                              \
-        } else if (t->job == 4) { /* backward_jvp: d_s[:, i0:i1] = G_s W[:, i0:i1] + g W_s[:, i0:i1] */     \
-            int64_t i0 = i * k / t->blocks, i1 = i * (k + 1) / t->blocks;                                  \
-            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, t->k * b, i1 - i0, o, 1, t->G, o, t->w + i0, i, 0, \
-                 t->d + i0, i);                                                                            \
-            for (int64_t s = 0; s < t->k; s++)                                                             \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, i1 - i0, o, 1, t->g, o, t->Wt + s * o * i + i0, \
-                     i, 1, t->d + s * b * i + i0, i);                                                      \
-        } else { /* backward_jvp: dW_s[o0:o1] = G_s[:, o0:o1]^T x + g[:, o0:o1]^T X_s; db_s[o0:o1] */        \
-            int64_t o0 = o * k / t->blocks, o1 = o * (k + 1) / t->blocks;                                  \
-            for (int64_t s = 0; s < t->k; s++) {                                                           \
-                const T *Gs = t->G + s * b * o;                                                            \
-                T *dWs = t->dw + s * o * i, *dbs = t->db + s * o;                                          \
-                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, Gs + o0, o, t->x, i, 0,    \
-                     dWs + o0 * i, i);                                                                     \
-                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, i, b, 1, t->g + o0, o, t->X + s * b * i, \
-                     i, 1, dWs + o0 * i, i);                                                               \
-                for (int64_t j = o0; j < o1; j++) dbs[j] = 0;                                              \
-                for (int64_t r = 0; r < b; r++)                                                            \
-                    for (int64_t j = o0; j < o1; j++) dbs[j] += Gs[r * o + j];                             \
-            }                                                                                              \
-        }                                                                                                  \
+        int ta, tb;                                                                                        \
+        int64_t m, n, k, lda, ldb, ldc, blocks;                                                            \
+        const T *a, *b;                                                                                    \
+        T beta, *c;                                                                                        \
+    } gemm_task_##S;                                                                                       \
+    static void gemm_block_##S(void *user, int64_t q) {                                                    \
+        const gemm_task_##S *t = user;                                                                     \
+        int64_t n0 = t->n * q / t->blocks, n1 = t->n * (q + 1) / t->blocks;                                \
+        GEMM(CblasRowMajor, t->ta ? CblasTrans : CblasNoTrans, t->tb ? CblasTrans : CblasNoTrans, t->m,    \
+             n1 - n0, t->k, 1, t->a, t->lda, t->tb ? t->b + n0 * t->ldb : t->b + n0, t->ldb, t->beta,       \
+             t->c + n0, t->ldc);                                                                           \
     }                                                                                                      \
+    static void pgemm_##S(int ta, int tb, int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,        \
+                          const T *b, int64_t ldb, T beta, T *c, int64_t ldc) {                            \
+        gemm_task_##S t = {ta, tb, m, n, k, lda, ldb, ldc, blocks_for(m * n * k, n), a, b, beta, c};       \
+        run_blocks(t.blocks, m * n * k, gemm_block_##S, &t);                                               \
+    }
+
+PARALLEL_GEMM(float, f32, cblas_sgemm)
+PARALLEL_GEMM(double, f64, cblas_dgemm)
+
+/* The dense kernels for one element type. In the batched rules, tangent s of a value of n
+ * elements starts at s * n; products over all K tangents run as single large products (the
+ * input x is packed once, not once per tangent), through a scratch buffer. */
+#define DENSE_KERNELS(T, S)                                                                                \
     static int32_t dense_forward_##S(int64_t b, int64_t i, int64_t o, const T *x, const T *const *w, T *y,  \
                                      const double *h) {                                                    \
         DENSE_LIE(o, h)                                                                                    \
-        dense_task_##S t = {0, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}; \
-        run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                              \
+        pgemm_##S(0, 1, b, o, i, x, i, w[0], i, 0, y, o); /* y = x W^T */                                 \
+        for (int64_t r = 0; r < b; r++)                                                                    \
+            for (int64_t j = 0; j < o; j++) y[r * o + j] += w[1][j];                                       \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_backward_##S(int64_t b, int64_t i, int64_t o, int64_t needed, const T *x,        \
                                       const T *const *w, const T *g, T *d, T *const *dw) {                 \
-        if (needed & 1) {                                                                                  \
-            dense_task_##S t = {1, b, i, o, blocks_for(b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL, 0, NULL, NULL, NULL, NULL}; \
-            run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
-        }                                                                                                  \
+        if (needed & 1) pgemm_##S(0, 0, b, i, o, g, o, w[0], i, 0, d, i); /* d = g W */                   \
         if (needed & 6) {                                                                                  \
-            dense_task_##S t = {2, b, i, o, blocks_for(b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1], 0, NULL, NULL, NULL, NULL}; \
-            run_blocks(t.blocks, b * i * o, dense_block_##S, &t);                                          \
+            pgemm_##S(1, 0, o, i, b, g, o, x, i, 0, dw[0], i); /* dW = g^T x */                            \
+            for (int64_t j = 0; j < o; j++) dw[1][j] = 0;                                                  \
+            for (int64_t r = 0; r < b; r++)                                                                \
+                for (int64_t j = 0; j < o; j++) dw[1][j] += g[r * o + j];                                  \
         }                                                                                                  \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
     static int32_t dense_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, const T *x, const T *const *w, \
-                                 const T *X, const T *const *W, T *y) {                                    \
-        dense_task_##S t = {3, b, i, o, blocks_for(k * b * i * o, o), x, w[0], w[1], NULL, y, NULL, NULL, NULL, \
-                            k, X, W[0], W[1], NULL};                                                       \
-        run_blocks(t.blocks, k * b * i * o, dense_block_##S, &t);                                          \
+                                 const T *X, const T *const *W, T *y, saddle_sink *e) {                    \
+        /* y_s = X_s W^T + x W_s^T + bias_s; a NULL tangent is zero. */                                    \
+        if (X) pgemm_##S(0, 1, k * b, o, i, X, i, w[0], i, 0, y, o);                                       \
+        else memset(y, 0, (size_t)(k * b * o) * sizeof(T));                                               \
+        if (W[0]) {                                                                                        \
+            T *xw = malloc((size_t)(b * k * o) * sizeof(T)); /* [b, k o]: x [W_0; ...; W_k-1]^T */         \
+            if (!xw) {                                                                                     \
+                fail(e, "vision.dense jvp: out of memory");                                                \
+                return SADDLE_ERROR;                                                                       \
+            }                                                                                              \
+            pgemm_##S(0, 1, b, k * o, i, x, i, W[0], i, 0, xw, k * o);                                     \
+            for (int64_t s = 0; s < k; s++)                                                                \
+                for (int64_t r = 0; r < b; r++)                                                            \
+                    for (int64_t j = 0; j < o; j++) y[(s * b + r) * o + j] += xw[r * k * o + s * o + j];   \
+            free(xw);                                                                                      \
+        }                                                                                                  \
+        if (W[1])                                                                                          \
+            for (int64_t s = 0; s < k; s++)                                                                \
+                for (int64_t r = 0; r < b; r++)                                                            \
+                    for (int64_t j = 0; j < o; j++) y[(s * b + r) * o + j] += W[1][s * o + j];             \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
-    static int32_t dense_backward_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, const T *x,          \
-                                          const T *const *w, const T *g, const T *X, const T *const *W,    \
-                                          const T *G, T *d, T *const *dw) {                                \
-        dense_task_##S t = {4, b, i, o, blocks_for(k * b * i * o, i), x, w[0], w[1], g, NULL, d, NULL, NULL, \
-                            k, X, W[0], W[1], G};                                                          \
-        run_blocks(t.blocks, k * b * i * o, dense_block_##S, &t);                                          \
-        dense_task_##S u = {5, b, i, o, blocks_for(k * b * i * o, o), x, w[0], w[1], g, NULL, NULL, dw[0], dw[1], \
-                            k, X, W[0], W[1], G};                                                          \
-        run_blocks(u.blocks, k * b * i * o, dense_block_##S, &u);                                          \
+    static int32_t dense_backward_jvp_##S(int64_t b, int64_t i, int64_t o, int64_t k, int64_t needed,      \
+                                          const T *x, const T *const *w, const T *g, const T *X,           \
+                                          const T *const *W, const T *G, T *d, T *const *dw, saddle_sink *e) { \
+        /* d_s = G_s W + g W_s;  dW_s = G_s^T x + g^T X_s;  db_s = sum over rows of G_s (NULL: zero).      \
+         * 'q' (needed): bit 0 for d, bits 1 and 2 for dW and db; the others are skipped. */              \
+        if (needed & 1) {                                                                                  \
+            if (G) pgemm_##S(0, 0, k * b, i, o, G, o, w[0], i, 0, d, i);                                   \
+            else memset(d, 0, (size_t)(k * b * i) * sizeof(T));                                            \
+            if (W[0])                                                                                      \
+                for (int64_t s = 0; s < k; s++) pgemm_##S(0, 0, b, i, o, g, o, W[0] + s * o * i, i, 1, d + s * b * i, i); \
+        }                                                                                                  \
+        if (!(needed & 6)) return SADDLE_OK;                                                               \
+        if (G) {                                                                                           \
+            T *gs = malloc((size_t)(b * k * o) * sizeof(T)); /* [b, k o]: row r holds G_0[r] ... G_k-1[r] */ \
+            if (!gs) {                                                                                     \
+                fail(e, "vision.dense backward_jvp: out of memory");                                       \
+                return SADDLE_ERROR;                                                                       \
+            }                                                                                              \
+            for (int64_t s = 0; s < k; s++)                                                                \
+                for (int64_t r = 0; r < b; r++) memcpy(gs + r * k * o + s * o, G + (s * b + r) * o, (size_t)o * sizeof(T)); \
+            pgemm_##S(1, 0, k * o, i, b, gs, k * o, x, i, 0, dw[0], i); /* all G_s^T x at once */          \
+            free(gs);                                                                                      \
+        } else {                                                                                           \
+            memset(dw[0], 0, (size_t)(k * o * i) * sizeof(T));                                             \
+        }                                                                                                  \
+        for (int64_t s = 0; s < k; s++) {                                                                  \
+            if (X) pgemm_##S(1, 0, o, i, b, g, o, X + s * b * i, i, 1, dw[0] + s * o * i, i);              \
+            T *dbs = dw[1] + s * o;                                                                        \
+            for (int64_t j = 0; j < o; j++) dbs[j] = 0;                                                    \
+            if (G)                                                                                         \
+                for (int64_t r = 0; r < b; r++)                                                            \
+                    for (int64_t j = 0; j < o; j++) dbs[j] += G[(s * b + r) * o + j];                      \
+        }                                                                                                  \
         return SADDLE_OK;                                                                                  \
     }
 
-DENSE_KERNELS(float, f32, cblas_sgemm)
-DENSE_KERNELS(double, f64, cblas_dgemm)
+DENSE_KERNELS(float, f32)
+DENSE_KERNELS(double, f64)
 
 /* ========= vision.pointwise: [C, H, W] -> [units, H, W]; weight [units, C], bias [units] ========= */
 
@@ -282,18 +286,23 @@ static int32_t pointwise_weight_shape(uint32_t index, const double *h, const cha
         }                                                                                                  \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
-    static int32_t pointwise_jvp_##S(int64_t b, int64_t k, const saddle_shape *in, const saddle_shape *out,      \
+    static int32_t pointwise_jvp_##S(int64_t b, int64_t k, const saddle_shape *in, const saddle_shape *out,  \
                                      const T *x, const T *const *w, const T *X, const T *const *W, T *y) { \
-        int64_t C = in->dims[0], U = out->dims[0], P = positions(in);                                          \
+        /* y_tn = W X_tn + W_t x_n + bias_t; a NULL tangent is zero. */                                    \
+        int64_t C = in->dims[0], U = out->dims[0], P = positions(in);                                      \
+        memset(y, 0, (size_t)(k * b * U * P) * sizeof(T));                                                 \
         for (int64_t t = 0; t < k; t++)                                                                    \
             for (int64_t n = 0; n < b; n++) {                                                              \
                 T *yn = y + (t * b + n) * U * P;                                                           \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, P, C, 1, w[0], C, X + (t * b + n) * C * P, P, \
-                     0, yn, P);                                                                            \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, P, C, 1, W[0] + t * U * C, C, x + n * C * P, \
-                     P, 1, yn, P);                                                                         \
-                for (int64_t u = 0; u < U; u++)                                                            \
-                    for (int64_t p = 0; p < P; p++) yn[u * P + p] += W[1][t * U + u];                      \
+                if (X)                                                                                     \
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, P, C, 1, w[0], C, X + (t * b + n) * C * P, \
+                         P, 1, yn, P);                                                                     \
+                if (W[0])                                                                                  \
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, U, P, C, 1, W[0] + t * U * C, C,        \
+                         x + n * C * P, P, 1, yn, P);                                                      \
+                if (W[1])                                                                                  \
+                    for (int64_t u = 0; u < U; u++)                                                        \
+                        for (int64_t p = 0; p < P; p++) yn[u * P + p] += W[1][t * U + u];                  \
             }                                                                                              \
         return SADDLE_OK;                                                                                  \
     }                                                                                                      \
@@ -301,21 +310,28 @@ static int32_t pointwise_weight_shape(uint32_t index, const double *h, const cha
                                               const saddle_shape *out, const T *x, const T *const *w,        \
                                               const T *g, const T *X, const T *const *W, const T *G, T *d, \
                                               T *const *dw) {                                              \
-        int64_t C = in->dims[0], U = out->dims[0], P = positions(in);                                          \
+        /* d_tn = W^T G_tn + W_t^T g_n;  dW_t = sum_n G_tn x_n^T + g_n X_tn^T;  db_t from G (NULL: zero) */ \
+        int64_t C = in->dims[0], U = out->dims[0], P = positions(in);                                      \
+        memset(d, 0, (size_t)(k * b * C * P) * sizeof(T));                                                 \
+        memset(dw[0], 0, (size_t)(k * U * C) * sizeof(T));                                                 \
+        memset(dw[1], 0, (size_t)(k * U) * sizeof(T));                                                     \
         for (int64_t t = 0; t < k; t++) {                                                                  \
             T *dWt = dw[0] + t * U * C, *dbt = dw[1] + t * U;                                              \
-            for (int64_t u = 0; u < U; u++) dbt[u] = 0;                                                    \
             for (int64_t n = 0; n < b; n++) {                                                              \
-                const T *Gn = G + (t * b + n) * U * P, *gn = g + n * U * P;                                \
+                const T *gn = g + n * U * P;                                                               \
                 T *dn = d + (t * b + n) * C * P;                                                           \
-                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, U, 1, w[0], C, Gn, P, 0, dn, P);        \
-                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, U, 1, W[0] + t * U * C, C, gn, P, 1, dn, P); \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, U, C, P, 1, Gn, P, x + n * C * P, P, n ? 1 : 0, \
-                     dWt, C);                                                                              \
-                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, U, C, P, 1, gn, P, X + (t * b + n) * C * P, P, 1, \
-                     dWt, C);                                                                              \
-                for (int64_t u = 0; u < U; u++)                                                            \
-                    for (int64_t p = 0; p < P; p++) dbt[u] += Gn[u * P + p];                               \
+                if (G) {                                                                                   \
+                    const T *Gn = G + (t * b + n) * U * P;                                                 \
+                    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, U, 1, w[0], C, Gn, P, 1, dn, P);    \
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, U, C, P, 1, Gn, P, x + n * C * P, P, 1, dWt, C); \
+                    for (int64_t u = 0; u < U; u++)                                                        \
+                        for (int64_t p = 0; p < P; p++) dbt[u] += Gn[u * P + p];                           \
+                }                                                                                          \
+                if (W[0])                                                                                  \
+                    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, C, P, U, 1, W[0] + t * U * C, C, gn, P, 1, dn, P); \
+                if (X)                                                                                     \
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, U, C, P, 1, gn, P, X + (t * b + n) * C * P, P, 1, \
+                         dWt, C);                                                                          \
             }                                                                                              \
         }                                                                                                  \
         return SADDLE_OK;                                                                                  \
@@ -447,6 +463,10 @@ static int32_t any_shape(const double *h, const char *const *s, const saddle_sha
     static int32_t dropout_apply_##S(int64_t b, int64_t f, int64_t k, int64_t mode, saddle_random *r,      \
                                      const double *h, const T *in, T *out, saddle_sink *e) {               \
         double rate = h[0], keep = 1 / (1 - rate), draws[256];                                             \
+        if (!in) { /* a NULL tangent is zero */                                                            \
+            memset(out, 0, (size_t)(k * b * f) * sizeof(T));                                               \
+            return SADDLE_OK;                                                                              \
+        }                                                                                                  \
         if (mode != SADDLE_MODE_TRAINING || rate == 0) {                                                   \
             memcpy(out, in, (size_t)(k * b * f) * sizeof(T));                                              \
             return SADDLE_OK;                                                                              \
@@ -508,8 +528,8 @@ SADDLE_PLUGIN_EXPORT int32_t saddle_plugin_init(const saddle_host *host) {
     dense.weight_names = dense_weights;
     dense.forward = (saddle_kernel)KERNEL("bioxwyh", dense_forward);
     dense.backward = (saddle_kernel)KERNEL("bioqxwgdD", dense_backward);
-    dense.jvp = (saddle_kernel)KERNEL("biokxwXWy", dense_jvp);
-    dense.backward_jvp = (saddle_kernel)KERNEL("biokxwgXWGdD", dense_backward_jvp);
+    dense.jvp = (saddle_kernel)KERNEL("biokxwXWye", dense_jvp);
+    dense.backward_jvp = (saddle_kernel)KERNEL("biokqxwgXWGdDe", dense_backward_jvp);
     dense.output_shape = dense_output_shape;
     dense.weight_shape_of = dense_weight_shape;
     dense.initialize_of = dense_initialize;

@@ -241,7 +241,7 @@ extension ComponentChecker {
     private func run(
         _ pass: LayerPass, _ kernel: PluginKernel, x: [Double], weights: [[Double]], g: [Double]? = nil, tangentX: [Double]? = nil,
         tangentW: [[Double]]? = nil, tangentG: [Double]? = nil, directions: Int = 1, y: SentinelBuffer? = nil, d: SentinelBuffer? = nil,
-        dWeights: [SentinelBuffer] = [], updates: [Tensor]? = nil, needed: Int64 = -1
+        dWeights: [SentinelBuffer] = [], updates: [Tensor]? = nil, needed: Int64 = -1, nullWeightTangents: Bool = false
     ) throws {
         let shapes = pass.state.weights.map(\.shape)
         let tensors = try zip(weights, shapes).map { try Tensor(shape: $1, scalars: $0, dtype: .float64) }
@@ -254,7 +254,7 @@ extension ComponentChecker {
         defer { dArray.deallocate() }
         for (k, buffer) in dWeights.enumerated() { dArray[k] = buffer.raw }
         try withPointerArray(tensors) { w in
-            try withPointerArray(tangents) { wTangent in
+            try withOptionalPointerArray(nullWeightTangents ? shapes.map { _ in nil } : tangents) { wTangent in
                 try pass.call(kernel, .float64) { a in
                     a.x = xt.unsafeAddress
                     a.w = w
@@ -453,6 +453,21 @@ extension ComponentChecker {
                 }
             }
             if k > 1 {
+                attempt("batched rules take NULL for zero tangents\(label)") { c in
+                    let zeros = SentinelBuffer(k * g.count)
+                    try c.run(pass, jvp, x: x, weights: weights, directions: k, y: zeros, nullWeightTangents: true)
+                    let d = SentinelBuffer(k * x.count)
+                    let dWeights = weights.map { SentinelBuffer(k * $0.count) }
+                    try c.run(pass, backwardJVP, x: x, weights: weights, g: g, directions: k, d: d, dWeights: dWeights, nullWeightTangents: true)
+                    let withNull = SentinelBuffer(k * g.count), withZeros = SentinelBuffer(k * g.count)
+                    try c.run(pass, jvp, x: x, weights: weights, tangentX: tangentX, directions: k, y: withNull, nullWeightTangents: true)
+                    try c.run(pass, jvp, x: x, weights: weights, tangentX: tangentX, tangentW: weights.map { [Double](repeating: 0, count: k * $0.count) },
+                              directions: k, y: withZeros)
+                    let allZero = (zeros.values + d.values + dWeights.flatMap(\.values)).allSatisfy { $0 == 0 }
+                    let same = withNull.values.elementsEqual(withZeros.values, by: { $0.bitPattern == $1.bitPattern })
+                    c.record("batched rules take NULL for zero tangents\(label)", allZero && same,
+                             allZero ? (same ? "" : "NULL weight tangents differ from zero ones") : "all-NULL tangents gave non-zero (or unwritten) outputs")
+                }
                 attempt("a batched jvp call equals one call per direction\(label)") { c in
                     let all = SentinelBuffer(k * g.count)
                     try c.run(pass, jvp, x: x, weights: weights, tangentX: tangentX, tangentW: tangentW, directions: k, y: all)

@@ -303,32 +303,35 @@ struct LayerPass: @unchecked Sendable {
         return Tensor.record(descriptor.name, inputs: [input] + weights, output: output, tangent: rule) { c in
             // Bit k of `needed`: input k's gradient is used (a 'q' kernel may skip the rest).
             let needed = (0..<min(c.inputs.count, 63)).reduce(Int64(0)) { $0 | (c.needsGradient($1) ? Int64(1) << Int64($1) : 0) }
-            let flat = try self.backwardOperation(c.inputs[0], Array(c.inputs.dropFirst()), c.cotangent, needed: c.inputs.count > 63 ? -1 : needed)
-            let pieces = try flat.split(sizes: [inputShape.reduce(1, *)] + shapes.map { $0.reduce(1, *) }, alongAxis: 0)
+            let bits = c.inputs.count > 63 ? -1 : needed
+            let flat = try self.backwardOperation(c.inputs[0], Array(c.inputs.dropFirst()), c.cotangent, needed: bits)
+            // The flat result holds the input's gradient only when it is needed.
+            let includesInput = bits & 1 != 0
+            let kept = includesInput ? [inputShape] + shapes : shapes
+            let pieces = try flat.split(sizes: kept.map { $0.reduce(1, *) }, alongAxis: 0)
             // Pieces a 'q' kernel skipped hold nothing meaningful: they are not returned.
-            return try zip(pieces, [inputShape] + shapes).enumerated().map { k, piece in
-                c.needsGradient(k) ? try piece.0.reshaped(to: piece.1) : nil
-            }
+            let values = try zip(pieces, kept).map { try $0.reshaped(to: $1) }
+            let all: [Tensor?] = includesInput ? values : [nil] + values
+            return all.enumerated().map { k, value in c.needsGradient(k) ? value : nil }
         }
     }
 
-    /// Tangents `[K] + value shape` of the given values, zero where nil.
-    private func tangents(_ c: TangentContext, _ range: Range<Int>) -> [Tensor] {
-        range.map { k in c.tangents[k]?.detached ?? Tensor.zeros([c.directions] + c.inputs[k].shape, dtype: c.inputs[k].dtype) }
-    }
+    /// Tangents `[K] + value shape` of the inputs, nil where zero (batched kernels receive NULL
+    /// for those and skip their terms).
+    private func tangents(_ c: TangentContext) -> [Tensor?] { c.tangents.map { $0?.detached } }
 
     /// The forward operation's tangent: one jvp call carrying all K directions.
     private func forwardTangent(_ c: TangentContext) throws -> Tensor? {
         guard let jvp = descriptor.jvp else { return nil }
-        let all = tangents(c, 0..<c.inputs.count)
+        let all = tangents(c)
         let x = c.inputs[0]
-        let y = Tensor.zeros([c.directions, batch] + state.outputShape, dtype: x.dtype)
+        let y = Tensor(uninitializedShape: [c.directions, batch] + state.outputShape, dtype: x.dtype)
         try withPointerArray(Array(c.inputs.dropFirst())) { w in
-            try withPointerArray(Array(all.dropFirst())) { wTangent in
+            try withOptionalPointerArray(Array(all.dropFirst())) { wTangent in
                 try call(jvp, x.dtype) { a in
                     a.x = x.unsafeAddress
                     a.w = w
-                    a.tangentX = all[0].unsafeAddress
+                    a.tangentX = all[0]?.unsafeAddress
                     a.tangentW = wTangent
                     a.directions = Int64(c.directions)
                     a.y = y.unsafeAddress
@@ -342,14 +345,21 @@ struct LayerPass: @unchecked Sendable {
     /// its own pullback (reverse-over-reverse) and tangent (forward-over-reverse, batched) are
     /// the plugin's second-order rule.
     func backwardOperation(_ x: Tensor, _ weights: [Tensor], _ g: Tensor, needed: Int64 = -1) throws -> Tensor {
-        let sizes = [x.count] + weights.map(\.count)
-        let flat = try gradientBuffer(sizes: sizes, dtype: x.dtype, zeroed: false) { d, dWeights in
-            try withPointerArray(weights.map(\.detached)) { w in
+        let inputSizes = [x.count] + weights.map(\.count)
+        let includesInput = needed & 1 != 0
+        let outputSizes = includesInput ? inputSizes : Array(inputSizes.dropFirst())
+        // Without the input's gradient, the kernel writes it (or skips it, with 'q') into scratch.
+        let scratch = includesInput ? nil : Tensor(uninitializedShape: [x.count], dtype: x.dtype)
+        let flat = Tensor(uninitializedShape: [outputSizes.reduce(0, +)], dtype: x.dtype)
+        var addresses = pieceAddresses(flat, sizes: outputSizes)
+        if let scratch { addresses.insert(scratch.unsafeAddress, at: 0) }
+        try withPointerArray(weights.map(\.detached)) { w in
+            try withRawPointerArray(Array(addresses.dropFirst())) { dWeights in
                 try call(descriptor.backward, x.dtype) { a in
                     a.x = x.detached.unsafeAddress
                     a.w = w
                     a.g = g.detached.unsafeAddress
-                    a.d = d
+                    a.d = addresses[0]
                     a.weightGradients = dWeights
                     a.needed = needed
                 }
@@ -358,20 +368,22 @@ struct LayerPass: @unchecked Sendable {
         let name = descriptor.name
         let weightCount = weights.count
         let pass = self
-        let rule: TangentRule? = descriptor.batchedTangents ? { @Sendable c in try pass.backwardTangent(c, sizes: sizes) } : nil
+        let rule: TangentRule? = descriptor.batchedTangents
+            ? { @Sendable c in try pass.backwardTangent(c, sizes: inputSizes, needed: needed) } : nil
         return Tensor.record("\(name) backward", inputs: [x] + weights + [g], output: flat, secondOrder: .none, tangent: rule) { c in
             guard let jvp = self.descriptor.jvp, let backwardJVP = self.descriptor.backwardJVP else { throw AutodiffError.noSecondOrderRule(op: name) }
-            let pieces = try c.cotangent.detached.split(sizes: sizes, alongAxis: 0)
-            let tangentX = pieces[0]
-            let tangentW = Array(pieces.dropFirst())
+            let pieces = try c.cotangent.detached.split(sizes: outputSizes, alongAxis: 0)
+            let tangentX = includesInput ? pieces[0] : c.inputs[0].detached.zerosLike()
+            let tangentW = Array(includesInput ? pieces.dropFirst() : pieces[...])
             let input = c.inputs[0].detached
             let weightValues = c.inputs[1..<(1 + weightCount)].map(\.detached)
             let upstream = c.inputs[c.inputs.count - 1].detached
             // Cotangent of g: the forward JVP along (tangentX, tangentW). Cotangents of x and w:
             // backward's directional derivative along the same tangents, g fixed.
             let gTangent = Tensor.zeros(upstream.shape, dtype: upstream.dtype)
-            let noG = Tensor.zeros(upstream.shape, dtype: upstream.dtype)
-            let second = try self.gradientBuffer(sizes: sizes, dtype: input.dtype) { d, dWeights in
+            // The G term is zero here: a batched kernel takes NULL for it, a 1.0-style one zeros.
+            let noG = backwardJVP.takes("k") ? nil : Tensor.zeros(upstream.shape, dtype: upstream.dtype)
+            let second = try self.gradientBuffer(sizes: inputSizes, dtype: input.dtype) { d, dWeights in
                 try withPointerArray(weightValues) { w in
                     try withPointerArray(tangentW) { wTangent in
                         try self.call(jvp, input.dtype) { a in
@@ -387,14 +399,14 @@ struct LayerPass: @unchecked Sendable {
                             a.tangentX = tangentX.unsafeAddress
                             a.tangentW = wTangent
                             a.g = upstream.unsafeAddress
-                            a.tangentG = noG.unsafeAddress
+                            a.tangentG = noG?.unsafeAddress
                             a.d = d
                             a.weightGradients = dWeights
                         }
                     }
                 }
             }
-            let parts = try second.split(sizes: sizes, alongAxis: 0)
+            let parts = try second.split(sizes: inputSizes, alongAxis: 0)
             var result: [Tensor?] = [try parts[0].reshaped(to: input.shape)]
             for (part, weight) in zip(parts.dropFirst(), weightValues) { result.append(try part.reshaped(to: weight.shape)) }
             result.append(gTangent)
@@ -404,34 +416,45 @@ struct LayerPass: @unchecked Sendable {
 
     /// The backward operation's tangent `[K, total]`: one backward_jvp call carrying all K
     /// directions of x, the weights and g.
-    private func backwardTangent(_ c: TangentContext, sizes: [Int]) throws -> Tensor? {
+    private func backwardTangent(_ c: TangentContext, sizes: [Int], needed: Int64) throws -> Tensor? {
         guard let backwardJVP = descriptor.backwardJVP else { return nil }
         let k = c.directions
-        let all = tangents(c, 0..<c.inputs.count)
+        let all = tangents(c)
         let x = c.inputs[0]
         let weights = Array(c.inputs[1..<(c.inputs.count - 1)])
         let g = c.inputs[c.inputs.count - 1]
-        let d = Tensor.zeros([k] + x.shape, dtype: x.dtype)
-        let dWeights = weights.map { Tensor.zeros([k] + $0.shape, dtype: $0.dtype) }
+        let d = Tensor(uninitializedShape: [k] + x.shape, dtype: x.dtype)
+        let dWeights = weights.map { Tensor(uninitializedShape: [k] + $0.shape, dtype: $0.dtype) }
         try withPointerArray(weights) { w in
-            try withPointerArray(Array(all[1..<(all.count - 1)])) { wTangent in
+            try withOptionalPointerArray(Array(all[1..<(all.count - 1)])) { wTangent in
                 try withPointerArray(dWeights) { dw in
                     try call(backwardJVP, x.dtype) { a in
                         a.x = x.unsafeAddress
                         a.w = w
                         a.g = g.unsafeAddress
-                        a.tangentX = all[0].unsafeAddress
+                        a.tangentX = all[0]?.unsafeAddress
                         a.tangentW = wTangent
-                        a.tangentG = all[all.count - 1].unsafeAddress
+                        a.tangentG = all[all.count - 1]?.unsafeAddress
                         a.directions = Int64(k)
                         a.d = d.unsafeAddress
                         a.weightGradients = dw
+                        a.needed = needed
                     }
                 }
             }
         }
-        return try Tensor.concatenating(
-            try zip([d] + dWeights, sizes).map { try $0.reshaped(to: [k, $1]) }, alongAxis: 1)
+        // The flat result holds the input's gradient only when it is needed (backwardOperation).
+        let kept = needed & 1 != 0 ? Array(zip([d] + dWeights, sizes)) : Array(zip(dWeights, sizes.dropFirst()))
+        return try Tensor.concatenating(try kept.map { try $0.reshaped(to: [k, $1]) }, alongAxis: 1)
+    }
+
+    /// The addresses of consecutive pieces of `sizes` in `flat`.
+    private func pieceAddresses(_ flat: Tensor, sizes: [Int]) -> [UnsafeMutableRawPointer] {
+        var offset = 0
+        return sizes.map { size in
+            defer { offset += size }
+            return flat.unsafeAddress + offset * flat.dtype.byteCount
+        }
     }
 
     /// A flat buffer (zeroed unless `zeroed` is false) holding consecutive pieces of `sizes`;

@@ -352,7 +352,7 @@ final class RegistrationSession {
             else { throw PluginError.invalidDescriptor(component: component, reason: "a layer needs forward and backward kernels") }
             let jvp = try PluginKernel(d.jvp, component: component, slot: "jvp", allowed: common + "XWy" + roles("", added: "k"), required: "bXy", lock: lock)
             let backwardJVP = try PluginKernel(
-                d.backward_jvp, component: component, slot: "backward_jvp", allowed: common + "gXWdD" + roles("", added: "kG"), required: "bd", lock: lock)
+                d.backward_jvp, component: component, slot: "backward_jvp", allowed: common + "gXWdD" + roles("", added: "kGq"), required: "bd", lock: lock)
             if (jvp == nil) != (backwardJVP == nil) {
                 throw PluginError.invalidDescriptor(component: component, reason: "jvp and backward_jvp form the second-order rule: give both or neither")
             }
