@@ -457,23 +457,14 @@ struct LayerPass: @unchecked Sendable {
         }
     }
 
-    /// A flat buffer (zeroed unless `zeroed` is false) holding consecutive pieces of `sizes`;
+    /// A zeroed flat buffer holding consecutive pieces of `sizes`;
     /// `body` gets the first piece's address and a C array of the other pieces' addresses.
     private func gradientBuffer(
-        sizes: [Int], dtype: DType, zeroed: Bool = true, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) throws -> Void
+        sizes: [Int], dtype: DType, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) throws -> Void
     ) throws -> Tensor {
-        let flat = zeroed ? Tensor.zeros([sizes.reduce(0, +)], dtype: dtype) : Tensor(uninitializedShape: [sizes.reduce(0, +)], dtype: dtype)
-        let base = flat.unsafeAddress
-        var offsets: [Int] = []
-        var offset = sizes[0]
-        for size in sizes.dropFirst() {
-            offsets.append(offset)
-            offset += size
-        }
-        let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(offsets.count, 1))
-        defer { array.deallocate() }
-        for (k, start) in offsets.enumerated() { array[k] = base + start * dtype.byteCount }
-        try body(base, UnsafeMutableRawPointer(array))
+        let flat = Tensor.zeros([sizes.reduce(0, +)], dtype: dtype)
+        let addresses = pieceAddresses(flat, sizes: sizes)
+        try withRawPointerArray(Array(addresses.dropFirst())) { try body(addresses[0], $0) }
         return flat
     }
 }
