@@ -2,8 +2,8 @@
  * saddle_plugin.h: the stable C interface between Saddle and its plugins (plugin ABI 1.1).
  *
  * A plugin is a shared library exporting one function, `saddle_plugin_init`, which receives
- * the host's function table. The plugin first declares itself (name, version, the ABI version
- * it was built against), then registers components. Only plain C types cross the boundary.
+ * the host's function table. The plugin first declares itself, once (name, version, the ABI
+ * version it was built against), then registers components. Only plain C types cross the boundary.
  *
  * VERSIONING. The ABI has a major and a minor version. The host refuses a plugin whose major
  * version differs from its own, or whose minor version is newer than its own. Every
@@ -348,7 +348,8 @@ typedef struct saddle_host {
      * items should be fixed by the shapes (not by the thread count), so that results are the
      * same bits on every machine. The function needs no context and stays valid for as long as
      * the library is loaded: a plugin may keep the pointer from its entry point. Never call it
-     * from inside a body. */
+     * from inside a body. Inside a body, a kernel may report through its sink and draw from its
+     * random streams: both are safe to call from several threads. */
     void (*parallel_for)(int64_t count, int64_t cost, void (*body)(void *user, int64_t item), void *user);
 } saddle_host;
 

@@ -58,20 +58,23 @@ extension Optional where Wrapped == PluginLock {
 }
 
 /// Collects the message a plugin reports through a `saddle_sink`.
-final class MessageSink {
-    var message: String?
+/// Reports may come from several threads at once (a kernel's `parallel_for` bodies): the first
+/// message is kept, under a lock.
+final class MessageSink: Sendable {
+    private let message = Mutex<String?>(nil)
 
-    /// Runs `body` with a sink whose reports land in `message`.
+    /// Runs `body` with a sink whose first report is returned beside its result.
     static func collecting<R>(_ body: (UnsafeMutablePointer<saddle_sink>) throws -> R) rethrows -> (R, String?) {
         let box = MessageSink()
         var sink = saddle_sink(
             struct_size: UInt32(MemoryLayout<saddle_sink>.size), context: Unmanaged.passUnretained(box).toOpaque(),
             report: { context, text in
                 guard let context, let text else { return }
-                Unmanaged<MessageSink>.fromOpaque(context).takeUnretainedValue().message = String(cString: text)
+                let reported = String(cString: text)
+                Unmanaged<MessageSink>.fromOpaque(context).takeUnretainedValue().message.withLock { $0 = $0 ?? reported }
             })
         let result = try withExtendedLifetime(box) { try body(&sink) }
-        return (result, box.message)
+        return (result, box.message.withLock { $0 })
     }
 }
 
@@ -157,60 +160,50 @@ final class PluginKernel: @unchecked Sendable {
             throw PluginError.missingKernel(component: component, slot: slot, dtype: dtype)
         }
         calls.add(1, ordering: .relaxed)
-        // The sink writes the plugin's message into `message`, on this stack frame.
-        var message: String?
-        let status = withUnsafeMutablePointer(to: &message) { messagePointer -> Int64 in
-            var sink = saddle_sink(
-                struct_size: UInt32(MemoryLayout<saddle_sink>.size), context: UnsafeMutableRawPointer(messagePointer),
-                report: { context, text in
-                    guard let context, let text else { return }
-                    context.assumingMemoryBound(to: String?.self).pointee = String(cString: text)
-                })
-            return withUnsafeMutablePointer(to: &sink) { sinkPointer in
-                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(roleBytes.count, 1)) { storage in
-                    withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(roleBytes.count, 1)) { values in
-                        let base = UnsafeMutableRawPointer(storage.baseAddress!)
-                        for (index, role) in roleBytes.enumerated() {
-                            let slot = base + 8 * index
-                            func pointer(_ value: UnsafeMutableRawPointer?) { slot.storeBytes(of: value, as: UnsafeMutableRawPointer?.self) }
-                            func integer(_ value: Int64) { slot.storeBytes(of: value, as: Int64.self) }
-                            switch role {
-                            case UInt8(ascii: "n"): integer(arguments.n)
-                            case UInt8(ascii: "b"): integer(arguments.b)
-                            case UInt8(ascii: "i"): integer(arguments.i)
-                            case UInt8(ascii: "o"): integer(arguments.o)
-                            case UInt8(ascii: "t"): integer(arguments.t)
-                            case UInt8(ascii: "m"): integer(arguments.mode)
-                            case UInt8(ascii: "k"): integer(arguments.directions)
-                            case UInt8(ascii: "q"): integer(arguments.needed)
-                            case UInt8(ascii: "l"): slot.storeBytes(of: arguments.l, as: Double.self)
-                            case UInt8(ascii: "x"): pointer(arguments.x)
-                            case UInt8(ascii: "y"): pointer(arguments.y)
-                            case UInt8(ascii: "g"): pointer(arguments.g)
-                            case UInt8(ascii: "X"): pointer(arguments.tangentX)
-                            case UInt8(ascii: "d"): pointer(arguments.d)
-                            case UInt8(ascii: "w"): pointer(arguments.w)
-                            case UInt8(ascii: "W"): pointer(arguments.tangentW)
-                            case UInt8(ascii: "D"): pointer(arguments.weightGradients)
-                            case UInt8(ascii: "p"): pointer(arguments.p)
-                            case UInt8(ascii: "s"): pointer(arguments.s)
-                            case UInt8(ascii: "h"): pointer(arguments.h)
-                            case UInt8(ascii: "I"): pointer(arguments.inputShape)
-                            case UInt8(ascii: "O"): pointer(arguments.outputShape)
-                            case UInt8(ascii: "u"): pointer(arguments.buffers)
-                            case UInt8(ascii: "U"): pointer(arguments.bufferUpdates)
-                            case UInt8(ascii: "r"): pointer(arguments.random)
-                            case UInt8(ascii: "G"): pointer(arguments.tangentG)
-                            case UInt8(ascii: "P"): pointer(arguments.parameterShape)
-                            case UInt8(ascii: "S"): pointer(arguments.strings)
-                            default: pointer(UnsafeMutableRawPointer(sinkPointer))  // 'e'
-                            }
-                            values[index] = slot
+        let (status, message) = MessageSink.collecting { sinkPointer -> Int64 in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(roleBytes.count, 1)) { storage in
+                withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: max(roleBytes.count, 1)) { values in
+                    let base = UnsafeMutableRawPointer(storage.baseAddress!)
+                    for (index, role) in roleBytes.enumerated() {
+                        let slot = base + 8 * index
+                        func pointer(_ value: UnsafeMutableRawPointer?) { slot.storeBytes(of: value, as: UnsafeMutableRawPointer?.self) }
+                        func integer(_ value: Int64) { slot.storeBytes(of: value, as: Int64.self) }
+                        switch role {
+                        case UInt8(ascii: "n"): integer(arguments.n)
+                        case UInt8(ascii: "b"): integer(arguments.b)
+                        case UInt8(ascii: "i"): integer(arguments.i)
+                        case UInt8(ascii: "o"): integer(arguments.o)
+                        case UInt8(ascii: "t"): integer(arguments.t)
+                        case UInt8(ascii: "m"): integer(arguments.mode)
+                        case UInt8(ascii: "k"): integer(arguments.directions)
+                        case UInt8(ascii: "q"): integer(arguments.needed)
+                        case UInt8(ascii: "l"): slot.storeBytes(of: arguments.l, as: Double.self)
+                        case UInt8(ascii: "x"): pointer(arguments.x)
+                        case UInt8(ascii: "y"): pointer(arguments.y)
+                        case UInt8(ascii: "g"): pointer(arguments.g)
+                        case UInt8(ascii: "X"): pointer(arguments.tangentX)
+                        case UInt8(ascii: "d"): pointer(arguments.d)
+                        case UInt8(ascii: "w"): pointer(arguments.w)
+                        case UInt8(ascii: "W"): pointer(arguments.tangentW)
+                        case UInt8(ascii: "D"): pointer(arguments.weightGradients)
+                        case UInt8(ascii: "p"): pointer(arguments.p)
+                        case UInt8(ascii: "s"): pointer(arguments.s)
+                        case UInt8(ascii: "h"): pointer(arguments.h)
+                        case UInt8(ascii: "I"): pointer(arguments.inputShape)
+                        case UInt8(ascii: "O"): pointer(arguments.outputShape)
+                        case UInt8(ascii: "u"): pointer(arguments.buffers)
+                        case UInt8(ascii: "U"): pointer(arguments.bufferUpdates)
+                        case UInt8(ascii: "r"): pointer(arguments.random)
+                        case UInt8(ascii: "G"): pointer(arguments.tangentG)
+                        case UInt8(ascii: "P"): pointer(arguments.parameterShape)
+                        case UInt8(ascii: "S"): pointer(arguments.strings)
+                        default: pointer(UnsafeMutableRawPointer(sinkPointer))  // 'e'
                         }
-                        var result: Int64 = 0
-                        lock.run { ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values.baseAddress) }
-                        return result
+                        values[index] = slot
                     }
+                    var result: Int64 = 0
+                    lock.run { ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), &result, values.baseAddress) }
+                    return result
                 }
             }
         }
@@ -225,6 +218,7 @@ final class PluginKernel: @unchecked Sendable {
 func withOptionalPointerArray<R>(_ tensors: [Tensor?], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(tensors.count, 1))
     defer { array.deallocate() }
+    array[0] = nil
     for (index, tensor) in tensors.enumerated() { array[index] = tensor?.unsafeAddress }
     return try body(UnsafeMutableRawPointer(array))
 }
@@ -233,6 +227,7 @@ func withOptionalPointerArray<R>(_ tensors: [Tensor?], _ body: (UnsafeMutableRaw
 func withRawPointerArray<R>(_ addresses: [UnsafeMutableRawPointer], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(addresses.count, 1))
     defer { array.deallocate() }
+    array[0] = nil
     for (index, address) in addresses.enumerated() { array[index] = address }
     return try body(UnsafeMutableRawPointer(array))
 }
@@ -241,6 +236,7 @@ func withRawPointerArray<R>(_ addresses: [UnsafeMutableRawPointer], _ body: (Uns
 func withPointerArray<R>(_ tensors: [Tensor], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(tensors.count, 1))
     defer { array.deallocate() }
+    array[0] = nil
     for (index, tensor) in tensors.enumerated() { array[index] = tensor.unsafeAddress }
     return try body(UnsafeMutableRawPointer(array))
 }

@@ -151,8 +151,10 @@ extension PluginLayerState {
     }
 
     /// Units: a layer from this layer's output shape to itself, with weights from the plugin's
-    /// `identity` function (`identity: true`) or all zero.
+    /// `identity` function (`identity: true`) or all zero. Both need the plugin to declare
+    /// `identity`: only then does it promise that zero weights give a zero output.
     func squareLayer(identity: Bool) throws -> PluginLayerState {
+        guard descriptor.raw.identity != nil else { throw refuse("does not declare an identity initialization") }
         let shape = outputShape
         var unused = RandomGenerator(seed: 0)  // the drawn weights are replaced below
         var square = try fresh(arguments: try arguments(units: shape[0]), input: shape, using: &unused)
@@ -161,7 +163,7 @@ extension PluginLayerState {
             square.weights = square.weights.map { $0.zerosLike() }
             return square
         }
-        guard let function = descriptor.raw.identity else { throw refuse("does not declare an identity initialization") }
+        guard let function = descriptor.raw.identity else { return square }
         square.weights = try square.weights.enumerated().map { index, w in
             var values = [Double](repeating: 0, count: w.count)
             try square.hyper.withUnsafeBufferPointer { h in

@@ -365,6 +365,7 @@ struct LayerPass: @unchecked Sendable {
                 }
             }
         }
+        withExtendedLifetime(scratch) {}  // the kernel wrote through its raw address
         let name = descriptor.name
         let weightCount = weights.count
         let pass = self

@@ -1,5 +1,6 @@
 import CSaddlePluginABI
 import SaddleCore
+import Synchronization
 
 // Values the host hands to plugin functions in ABI 1.1: shapes, string hyperparameters and
 // per-example random streams.
@@ -79,9 +80,10 @@ struct RandomStreams: Sendable {
     let offset: Int
     let batch: Int
 
-    private final class Box {
+    /// The streams drawn from so far; a kernel may draw from `parallel_for` bodies, so under a lock.
+    private final class Box: Sendable {
         let streams: RandomStreams
-        var generators: [Int: RandomGenerator] = [:]
+        let generators = Mutex<[Int: RandomGenerator]>([:])
         init(_ streams: RandomStreams) { self.streams = streams }
     }
 
@@ -95,9 +97,11 @@ struct RandomStreams: Sendable {
                 let box = Unmanaged<Box>.fromOpaque(context).takeUnretainedValue()
                 guard example >= 0, example < Int64(box.streams.batch) else { return SADDLE_ERROR }
                 let e = Int(example)
-                var generator = box.generators[e] ?? box.streams.base.derived(key: UInt64(box.streams.offset + e))
-                for k in 0..<Int(count) { values[k] = generator.nextUniform() }
-                box.generators[e] = generator
+                box.generators.withLock { generators in
+                    var generator = generators[e] ?? box.streams.base.derived(key: UInt64(box.streams.offset + e))
+                    for k in 0..<Int(count) { values[k] = generator.nextUniform() }
+                    generators[e] = generator
+                }
                 return SADDLE_OK
             })
         return try withExtendedLifetime(box) { try body(&random) }

@@ -68,6 +68,7 @@ final class RegistrationSession {
 
     func declare(_ pointer: UnsafePointer<saddle_plugin_info>?) -> Int32 {
         guard error == nil else { return SADDLE_ERROR }
+        guard info == nil else { return fail(.initializationFailed(path: path, message: "declare() was called twice")) }
         guard let pointer else { return fail(.initializationFailed(path: path, message: "declare() received no info")) }
         var (info, size) = Self.copy(pointer)
         guard size >= Int(SADDLE_PLUGIN_INFO_SIZE_1_0) else {
@@ -350,9 +351,12 @@ final class RegistrationSession {
                 let backward = try PluginKernel(
                     d.backward, component: component, slot: "backward", allowed: common + "gdD" + roles("", added: "q"), required: "bgd" + (weights.isEmpty ? "" : "D"), lock: lock)
             else { throw PluginError.invalidDescriptor(component: component, reason: "a layer needs forward and backward kernels") }
-            let jvp = try PluginKernel(d.jvp, component: component, slot: "jvp", allowed: common + "XWy" + roles("", added: "k"), required: "bXy", lock: lock)
+            // With weights, the second-order rule must read their tangents and write their gradients.
+            let jvp = try PluginKernel(
+                d.jvp, component: component, slot: "jvp", allowed: common + "XWy" + roles("", added: "k"), required: "bXy" + (weights.isEmpty ? "" : "W"), lock: lock)
             let backwardJVP = try PluginKernel(
-                d.backward_jvp, component: component, slot: "backward_jvp", allowed: common + "gXWdD" + roles("", added: "kGq"), required: "bd", lock: lock)
+                d.backward_jvp, component: component, slot: "backward_jvp", allowed: common + "gXWdD" + roles("", added: "kGq"),
+                required: "bd" + (weights.isEmpty ? "" : "WD"), lock: lock)
             if (jvp == nil) != (backwardJVP == nil) {
                 throw PluginError.invalidDescriptor(component: component, reason: "jvp and backward_jvp form the second-order rule: give both or neither")
             }
