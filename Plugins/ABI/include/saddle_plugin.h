@@ -26,10 +26,11 @@
  *     host holds one lock per plugin around every call into it (kernels, shape functions,
  *     initializers), so no two calls into the plugin overlap. With the flag, any of its
  *     functions may run on several threads at once, on different buffers.
- *   - Lifetime: every pointer a plugin hands over at registration (strings, arrays,
- *     descriptors, functions) must stay valid for as long as the library is loaded; the host
- *     never unloads plugins. Pointers the host passes to a call (buffers, shapes, sinks, random
- *     streams) are valid during that call only.
+ *   - Lifetime: during a declare or register_* call the host copies the struct it is given and
+ *     everything it points to (names, strings, arrays, shapes), so descriptors may live on the
+ *     stack; the functions (kernels, shape functions, initializers) must stay valid for as long
+ *     as the library is loaded, which they do: the host never unloads plugins. Pointers the host
+ *     passes to a call (buffers, shapes, sinks, random streams) are valid during that call only.
  *   - Errors: a function reports a message through its saddle_sink ('e' in kernels) and
  *     returns SADDLE_ERROR; the host copies the message and throws an error naming the
  *     component and the function. Kernels must not abort, exit or longjmp.
@@ -70,9 +71,16 @@
  *   'S' const char *const *     1.1: string hyperparameters, in declared order
  *   'q' int64_t                 1.1: the gradients the host needs from backward (and their
  *                               tangents from backward_jvp), as bits: bit 0
- *                               the input's ('d'), bit k+1 weight k's ('D[k]'). A kernel taking
+ *                               the input's ('d'), bit j+1 weight j's ('D[j]'). A kernel taking
  *                               'q' may skip the others (their buffers are still passed, and
  *                               their contents ignored); one without 'q' writes them all.
+ *
+ * A signature lists any of the roles its slot allows (listed with each struct below), each at
+ * most once, in the order the function takes them; some roles are required (a layer's forward
+ * needs b, x, y, and w when it has weights; backward needs b, g, d, and D with weights; jvp
+ * needs b, X, y, and W with weights; backward_jvp needs b, d, and W and D with weights; an
+ * activation's kernels need n, x, y; an optimizer's update needs n, p, g). Roles marked 1.1 are
+ * refused from a plugin that declares ABI 1.0.
  *
  * T is float for the f32 function and double for the f64 function. Kernels return
  * SADDLE_OK, or SADDLE_ERROR after reporting a message through their 'e' argument.
@@ -143,7 +151,8 @@ typedef struct saddle_random {
     int32_t (*uniform)(void *context, int64_t example, double *values, int64_t count);
 } saddle_random;
 
-/* One hyperparameter: its JSON key (snake_case), type, range and default. */
+/* One hyperparameter: its JSON key (snake_case), type, range and default. The range is
+ * inclusive; give -INFINITY or INFINITY (from math.h) for no bound. */
 typedef struct saddle_parameter {
     uint32_t struct_size;
     const char *name;
@@ -208,7 +217,8 @@ typedef struct saddle_activation {
  * shape. Full Hessians then cost one call per layer and pass, not one per direction. Without
  * them, the host runs one call per direction (K = 1). In a kernel taking 'k', a tangent that
  * is zero arrives as NULL (X, an entry of W, or G: the input of the first layer carries no
- * tangent, for one): skip its terms. Outputs are never NULL and are written in full.
+ * tangent, for one): skip its terms. The W array itself, and outputs, are never NULL, and
+ * outputs are written in full.
  *
  * 1.0 layers see vectors: input [batch, in], output [batch, out] from `output_features`, and
  * their weight shapes from `weight_shape`. A 1.1 layer may instead give `output_shape` and
@@ -252,7 +262,8 @@ typedef struct saddle_layer {
     /* The shape of weight `index`, rank 1 to SADDLE_MAX_RANK (replaces weight_shape). */
     int32_t (*weight_shape_of)(uint32_t index, const double *hyper, const char *const *strings, const saddle_shape *input,
                                const saddle_shape *output, saddle_shape *weight, saddle_sink *sink);
-    /* Initial values of weight `index` knowing the shapes (optional; replaces initialize). */
+    /* Initial values of weight `index` knowing the shapes (replaces initialize; a layer with
+     * weights gives one of the two). */
     int32_t (*initialize_of)(uint32_t index, const double *hyper, const char *const *strings, const saddle_shape *input,
                              const saddle_shape *weight, const double *uniform, double *values, int64_t count,
                              saddle_sink *sink);
@@ -280,7 +291,8 @@ typedef struct saddle_layer {
      *     slice (as a dense or convolution weight is).
      *   FEATURE_WISE: output feature j (axis 0) depends only on input feature j and on the
      *     slices of weights along weight_unit_axes[k] (and of buffers along buffer_unit_axes[k]);
-     *     a widening passing through copies them.
+     *     a widening passing through copies them. units_parameter, weight_input_axes and
+     *     identity are not used.
      * identity (optional, UNITS only): writes weight `index` of a layer whose input and output
      * shapes are both `shape`, such that the layer maps every input to itself. Net2Deeper then
      * inserts such a layer; its "zero layer" (the last layer of a new residual branch) has every
@@ -298,8 +310,11 @@ typedef struct saddle_layer {
 
 /* An optimizer: `update` (roles n p g s h l t e; 1.1: P S) changes a parameter in place from
  * its gradient and state buffers. Each state buffer has the parameter's shape and starts at
- * zero. The hyperparameters must include "learning_rate"; the current (scheduled) rate is the
- * 'l' argument. 'P' is the parameter's full shape (a matrix, a convolution kernel, ...). */
+ * zero; the host keeps the step count ('t') beside them and saves both in checkpoints. The
+ * hyperparameters must include "learning_rate"; the current (scheduled) rate is the 'l'
+ * argument. The host adds "max_gradient_norm" (clipping of the global gradient norm, done by the
+ * host before the update) unless the plugin declares it. 'P' is the parameter's full shape (a
+ * matrix, a convolution kernel, ...). */
 typedef struct saddle_optimizer {
     uint32_t struct_size;
     const char *name;

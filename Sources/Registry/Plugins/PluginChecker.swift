@@ -30,15 +30,33 @@ public enum PluginChecker {
         var results: [PluginCheckResult] = []
         for entry in plugin.entries {
             guard let component = plugin.components[entry.name] else { continue }
-            var checker = ComponentChecker(name: entry.name, arguments: defaultArguments(entry.parameters))
-            switch component {
-            case .activation(let kernels): checker.activation(kernels)
-            case .layer(let descriptor): checker.layer(descriptor)
-            case .optimizer(let kernel): checker.optimizer(kernel)
+            for (label, arguments) in argumentVariants(entry.parameters) {
+                var checker = ComponentChecker(name: entry.name + label, arguments: arguments)
+                switch component {
+                case .activation(let kernels): checker.activation(kernels)
+                case .layer(let descriptor): checker.layer(descriptor)
+                case .optimizer(let kernel): checker.optimizer(kernel)
+                }
+                results += checker.results
             }
-            results += checker.results
         }
         return results
+    }
+
+    /// The defaults, then one variant per other choice of each string hyperparameter with
+    /// choices (labelled ` [mode=clipped]`), so that every declared choice reaches the kernels.
+    static func argumentVariants(_ specs: [ParameterSpec]) -> [(label: String, arguments: [(String, JSONValue)])] {
+        let defaults = defaultArguments(specs)
+        var variants = [(label: "", arguments: defaults)]
+        for (index, spec) in specs.enumerated() {
+            guard case .choice(let choices) = spec.type else { continue }
+            for choice in choices where JSONValue.string(choice) != defaults[index].1 {
+                var arguments = defaults
+                arguments[index].1 = .string(choice)
+                variants.append((" [\(spec.name)=\(choice)]", arguments))
+            }
+        }
+        return variants
     }
 
     /// Arguments for a check: each parameter's default, or for a required one a small value in
@@ -214,11 +232,16 @@ extension ComponentChecker {
             let y = try c.evaluate(kernels.forward, poisoned, hyper)
             c.record("NaN propagates through forward", y[3].isNaN, y[3].isNaN ? "" : "f(NaN) = \(y[3])")
         }
-        if kernels.forward.supports(.float32) {
-            attempt("Float32 forward agrees with Float64") { c in
-                let y32 = try kernels.apply(try Tensor(shape: [x.count], scalars: x, dtype: .float32), hyper).doubles
-                let y64 = try c.evaluate(kernels.forward, x, hyper)
-                c.compare("Float32 forward agrees with Float64", error: Self.relativeError(y32, y64), bound: 1e-4)
+        let float32 = slots.filter { $0.1.supports(.float32) }
+        if !float32.isEmpty {
+            let check = "Float32 kernels agree with Float64 (\(float32.map(\.0).joined(separator: ", ")))"
+            attempt(check) { c in
+                var worst = 0.0
+                for (_, kernel) in float32 {
+                    let y32 = try kernels.run(kernel, try Tensor(shape: [x.count], scalars: x, dtype: .float32), hyper).doubles
+                    worst = max(worst, Self.relativeError(y32, try c.evaluate(kernel, x, hyper)))
+                }
+                c.compare(check, error: worst, bound: 1e-4)
             }
         }
     }
@@ -335,16 +358,37 @@ extension ComponentChecker {
         }
         layerRandomness(descriptor, setup)
         layerGrowth(descriptor, setup)
-        if descriptor.forward.supports(.float32) {
-            attempt("Float32 forward agrees with Float64") { c in
-                var context = ForwardContext(mode: .inference)
-                let x64 = try Tensor(shape: [setup.batch] + setup.state.inputShape, scalars: setup.x, dtype: .float64)
-                let y64 = try setup.state.apply(x64, context: &context).doubles
-                var state32 = setup.state
-                state32.weights = state32.weights.map { $0.converted(to: .float32) }
-                state32.buffers = state32.buffers.map { $0.converted(to: .float32) }
-                let y32 = try state32.apply(x64.converted(to: .float32), context: &context).doubles
-                c.compare("Float32 forward agrees with Float64", error: Self.relativeError(y32, y64), bound: 1e-4)
+        let secondOrder = [descriptor.jvp, descriptor.backwardJVP].compactMap { $0 }
+        if descriptor.forward.supports(.float32), descriptor.backward.supports(.float32) {
+            let hasRule = !secondOrder.isEmpty && secondOrder.allSatisfy { $0.supports(.float32) }
+            let check = "Float32 kernels agree with Float64 (forward, backward\(hasRule ? ", second-order rule" : ""))"
+            attempt(check) { c in
+                // f = sum(y r) + 1/2 sum(y^2 r) in training mode with one seed: its value, its
+                // gradient (backward) and a Hessian-vector product (the second-order rule).
+                let r = c.normal(setup.outputCount), direction = [c.normal(setup.inputCount)] + setup.state.weights.map { c.normal($0.count) }
+                func measure(_ dtype: DType) throws -> [Double] {
+                    var state = setup.state
+                    state.weights = state.weights.map { $0.converted(to: dtype) }
+                    state.buffers = state.buffers.map { $0.converted(to: dtype) }
+                    let shapes = [[setup.batch] + state.inputShape] + state.weights.map(\.shape)
+                    let inputs = try ([setup.x] + state.weights.map(\.doubles)).enumerated().map { k, v in try Tensor(shape: shapes[k], scalars: v, dtype: dtype) }
+                    let weight = try Tensor(shape: [setup.batch] + state.outputShape, scalars: r, dtype: dtype)
+                    let f = { (t: [Tensor]) throws -> Tensor in
+                        var moved = state
+                        moved.weights = Array(t.dropFirst())
+                        var context = ForwardContext(mode: .training, random: RandomGenerator(seed: 5))
+                        let y = try moved.apply(t[0], context: &context)
+                        return try (y * weight).sum() + (y.squared() * weight).sum() * 0.5
+                    }
+                    let leaves = inputs.map { $0.recorded() }
+                    var values = try f(leaves).doubles + (try gradients(of: try f(leaves), wrt: leaves)).flatMap(\.doubles)
+                    if hasRule {
+                        let along = try direction.enumerated().map { k, v in try Tensor(shape: shapes[k], scalars: v, dtype: dtype) }
+                        values += try hessianVectorProduct(at: inputs, along: along, of: f).flatMap(\.doubles)
+                    }
+                    return values
+                }
+                c.compare(check, error: Self.relativeError(try measure(.float32), try measure(.float64)), bound: 1e-3)
             }
         }
     }
