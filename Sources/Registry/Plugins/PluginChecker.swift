@@ -273,31 +273,31 @@ extension ComponentChecker {
         let gt = try g.map { try Tensor(shape: [$0.count], scalars: $0, dtype: .float64) }
         let Xt = try tangentX.map { try Tensor(shape: [$0.count], scalars: $0, dtype: .float64) }
         let Gt = try tangentG.map { try Tensor(shape: [$0.count], scalars: $0, dtype: .float64) }
-        let dArray = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, dWeights.count))
-        defer { dArray.deallocate() }
-        for (k, buffer) in dWeights.enumerated() { dArray[k] = buffer.raw }
+        let weightTangents: [Tensor?] = nullWeightTangents ? shapes.map { _ in nil } : tangents
         try withPointerArray(tensors) { w in
-            try withOptionalPointerArray(nullWeightTangents ? shapes.map { _ in nil } : tangents) { wTangent in
-                try pass.call(kernel, .float64) { a in
-                    a.x = xt.unsafeAddress
-                    a.w = w
-                    a.g = gt?.unsafeAddress
-                    a.tangentX = Xt?.unsafeAddress
-                    a.tangentW = wTangent
-                    a.tangentG = Gt?.unsafeAddress
-                    a.directions = Int64(directions)
-                    a.y = y?.raw
-                    a.d = d?.raw
-                    a.weightGradients = UnsafeMutableRawPointer(dArray)
-                    a.needed = needed
-                } updates: { updates }
+            try withPointerArray(weightTangents) { wTangent in
+                try withPointerArray(dWeights.map { Optional($0.raw) }) { dArray in
+                    try pass.call(kernel, .float64) { a in
+                        a.x = xt.unsafeAddress
+                        a.w = w
+                        a.g = gt?.unsafeAddress
+                        a.tangentX = Xt?.unsafeAddress
+                        a.tangentW = wTangent
+                        a.tangentG = Gt?.unsafeAddress
+                        a.directions = Int64(directions)
+                        a.y = y?.raw
+                        a.d = d?.raw
+                        a.weightGradients = dArray
+                        a.needed = needed
+                    } updates: { updates }
+                }
             }
         }
     }
 
     private func forward(_ pass: LayerPass, x: [Double], weights: [[Double]]) throws -> [Double] {
         let y = SentinelBuffer(pass.batch * pass.state.outputShape.reduce(1, *))
-        try run(pass, pass.descriptor.forward, x: x, weights: weights, y: y, updates: pass.mode == .training && pass.descriptor.forward.takes("U") ? pass.state.buffers.map { var c = $0.detached; c.makeUniquelyOwned(); return c } : nil)
+        try run(pass, pass.descriptor.forward, x: x, weights: weights, y: y, updates: pass.state.bufferUpdates(mode: pass.mode))
         return y.values
     }
 
@@ -381,7 +381,8 @@ extension ComponentChecker {
                         return try (y * weight).sum() + (y.squared() * weight).sum() * 0.5
                     }
                     let leaves = inputs.map { $0.recorded() }
-                    var values = try f(leaves).doubles + (try gradients(of: try f(leaves), wrt: leaves)).flatMap(\.doubles)
+                    let value = try f(leaves)
+                    var values = value.doubles + (try gradients(of: value, wrt: leaves)).flatMap(\.doubles)
                     if hasRule {
                         let along = try direction.enumerated().map { k, v in try Tensor(shape: shapes[k], scalars: v, dtype: dtype) }
                         values += try hessianVectorProduct(at: inputs, along: along, of: f).flatMap(\.doubles)
@@ -402,7 +403,7 @@ extension ComponentChecker {
         attempt("forward writes exactly its output\(label)") { c in
             let y = SentinelBuffer(setup.outputCount)
             try c.run(pass, descriptor.forward, x: x, weights: weights, y: y,
-                      updates: mode == .training && descriptor.forward.takes("U") ? setup.state.buffers.map { var b = $0.detached; b.makeUniquelyOwned(); return b } : nil)
+                      updates: setup.state.bufferUpdates(mode: mode))
             c.written("forward writes exactly its output\(label)", [("y", y)])
         }
         guard !overran else { return }

@@ -13,6 +13,14 @@ func hyperparameterValues(_ arguments: [(String, JSONValue)]) -> [Double] {
     }
 }
 
+/// The string hyperparameters among `arguments`, as the 'S' role passes them.
+func stringValues(_ arguments: ArraySlice<(String, JSONValue)>) -> CStringArray {
+    CStringArray(arguments.map { _, value in
+        if case .string(let text) = value { return text }
+        return ""
+    })
+}
+
 /// Calls `body` with a pointer to `values` for the 'h' role.
 func withHyperparameters<R>(_ values: [Double], _ body: (UnsafeMutableRawPointer?) throws -> R) rethrows -> R {
     try values.withUnsafeBufferPointer { try body(UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
@@ -147,10 +155,7 @@ public struct PluginOptimizer: GradientOptimizer {
     init(kernel: OptimizerKernel, arguments: [(String, JSONValue)]) throws {
         self.kernel = kernel
         hyperparameters = hyperparameterValues(Array(arguments.prefix(kernel.declaredParameters)))
-        strings = CStringArray(arguments.dropFirst(kernel.declaredParameters).prefix(kernel.stringParameters).map { _, value in
-            if case .string(let text) = value { return text }
-            return ""
-        })
+        strings = stringValues(arguments.dropFirst(kernel.declaredParameters).prefix(kernel.stringParameters))
         if case .number(let rate)? = arguments.first(where: { $0.0 == "learning_rate" })?.1 { learningRate = rate } else { learningRate = 0 }
         if case .number(let norm)? = arguments.first(where: { $0.0 == "max_gradient_norm" })?.1 { maxGradientNorm = norm }
     }

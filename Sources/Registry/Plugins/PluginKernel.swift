@@ -213,18 +213,9 @@ final class PluginKernel: @unchecked Sendable {
     }
 }
 
-/// Pointers to a list of tensors' data, NULL where nil, as a C array of pointers (batched
-/// weight tangents, where NULL stands for zero).
-func withOptionalPointerArray<R>(_ tensors: [Tensor?], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
-    let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(tensors.count, 1))
-    defer { array.deallocate() }
-    array[0] = nil
-    for (index, tensor) in tensors.enumerated() { array[index] = tensor?.unsafeAddress }
-    return try body(UnsafeMutableRawPointer(array))
-}
-
-/// Raw addresses as a C array of pointers.
-func withRawPointerArray<R>(_ addresses: [UnsafeMutableRawPointer], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+/// `addresses` as a C array of pointers (the 'w', 'W', 'D', 'u', 'U' and 's' arguments; NULL
+/// entries stand for zero tangents).
+func withPointerArray<R>(_ addresses: [UnsafeMutableRawPointer?], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(addresses.count, 1))
     defer { array.deallocate() }
     array[0] = nil
@@ -232,11 +223,7 @@ func withRawPointerArray<R>(_ addresses: [UnsafeMutableRawPointer], _ body: (Uns
     return try body(UnsafeMutableRawPointer(array))
 }
 
-/// Pointers to a list of tensors' data, as a C array of pointers, for 'w', 'W', 'D' and 's'.
-func withPointerArray<R>(_ tensors: [Tensor], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
-    let array = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(tensors.count, 1))
-    defer { array.deallocate() }
-    array[0] = nil
-    for (index, tensor) in tensors.enumerated() { array[index] = tensor.unsafeAddress }
-    return try body(UnsafeMutableRawPointer(array))
+/// Pointers to a list of tensors' data (NULL where nil), as a C array of pointers.
+func withPointerArray<R>(_ tensors: [Tensor?], _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+    try withPointerArray(tensors.map { $0?.unsafeAddress }, body)
 }

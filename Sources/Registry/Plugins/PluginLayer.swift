@@ -6,6 +6,12 @@ import SaddleLayers
 /// plugin's struct size zeroed), its validated names and kernels, and the functions that turn
 /// hyperparameters and an input shape into shapes and initial values.
 final class LayerDescriptor: @unchecked Sendable {
+    /// `weight_shape_of` and `buffer_shape` (the same C type).
+    typealias ShapeFunction = @convention(c) (
+        UInt32, UnsafePointer<Double>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<saddle_shape>?, UnsafePointer<saddle_shape>?,
+        UnsafeMutablePointer<saddle_shape>?, UnsafeMutablePointer<saddle_sink>?
+    ) -> Int32
+
     let name: String
     let raw: saddle_layer
     let weightNames: [String]
@@ -25,6 +31,10 @@ final class LayerDescriptor: @unchecked Sendable {
     let weightInputAxes: [Int]
     let bufferUnitAxes: [Int]
     let exampleInput: [Int]?
+    /// Whether one jvp and backward_jvp call carries many tangent directions (forward-over-reverse).
+    let batchedTangents: Bool
+    /// Whether any kernel draws random numbers.
+    let usesRandom: Bool
 
     init(
         name: String, raw: saddle_layer, weightNames: [String], bufferNames: [String], bufferInitialValues: [Double], numericCount: Int,
@@ -46,19 +56,18 @@ final class LayerDescriptor: @unchecked Sendable {
         weightInputAxes = transform.inputAxes
         bufferUnitAxes = transform.bufferAxes
         self.exampleInput = exampleInput
+        if let jvp, let backwardJVP {
+            batchedTangents = jvp.takes("k") && backwardJVP.takes("k") && backwardJVP.takes("G")
+        } else {
+            batchedTangents = false
+        }
+        usesRandom = [forward, backward, jvp, backwardJVP].contains { $0?.takes("r") == true }
     }
 
     /// Whether the layer takes inputs of any rank (it gave `output_shape`), not only vectors.
     var isShaped: Bool { raw.output_shape != nil }
 
-    /// Whether one jvp and backward_jvp call carries many tangent directions (forward-over-reverse).
-    var batchedTangents: Bool {
-        guard let jvp, let backwardJVP else { return false }
-        return jvp.takes("k") && backwardJVP.takes("k") && backwardJVP.takes("G")
-    }
 
-    /// Whether the forward kernel draws random numbers.
-    var usesRandom: Bool { [forward, backward, jvp, backwardJVP].contains { $0?.takes("r") == true } }
 
     /// Runs a shape function or initializer under the plugin's lock, turning a failure into an
     /// error with the plugin's message.
@@ -76,11 +85,21 @@ final class LayerDescriptor: @unchecked Sendable {
 
     /// The numbers and strings kernels receive, from validated arguments in declared order.
     func split(_ arguments: [(String, JSONValue)]) -> (hyper: [Double], strings: CStringArray) {
-        let strings = arguments.dropFirst(numericCount).prefix(stringCount).map { _, value in
-            if case .string(let text) = value { return text }
-            return ""
+        return (hyperparameterValues(Array(arguments.prefix(numericCount))), stringValues(arguments.dropFirst(numericCount).prefix(stringCount)))
+    }
+
+    /// The answer of a 1.1 shape function for tensor `index` (`weight_shape_of`, `buffer_shape`).
+    private func askShape(
+        _ slot: String, _ function: ShapeFunction, index: Int, what: String, hyper: [Double], strings: CStringArray, input: [Int], output: [Int]
+    ) throws -> [Int] {
+        var answer = saddle_shape()
+        try hyper.withUnsafeBufferPointer { h in
+            try withShape(input) { i in
+                try withShape(output) { o in try check(slot) { function(UInt32(index), h.baseAddress, strings.pointer, i, o, &answer, $0) } }
+            }
         }
-        return (hyperparameterValues(Array(arguments.prefix(numericCount))), CStringArray(strings))
+        guard let dims = answer.checkedDims else { throw refuse(slot, "\(what) has \(answer.text)") }
+        return dims
     }
 
     /// The output shape per example and the shapes of the weights and buffers, for `input`.
@@ -109,14 +128,8 @@ final class LayerDescriptor: @unchecked Sendable {
         var weights: [[Int]] = []
         for (index, weight) in weightNames.enumerated() {
             if let weightShape = raw.weight_shape_of {
-                var answer = saddle_shape()
-                try hyper.withUnsafeBufferPointer { h in
-                    try withShape(input) { i in
-                        try withShape(output) { o in try check("weight_shape_of") { weightShape(UInt32(index), h.baseAddress, strings.pointer, i, o, &answer, $0) } }
-                    }
-                }
-                guard let dims = answer.checkedDims else { throw refuse("weight_shape_of", "weight \(weight) has \(answer.text)") }
-                weights.append(dims)
+                weights.append(try askShape(
+                    "weight_shape_of", weightShape, index: index, what: "weight \(weight)", hyper: hyper, strings: strings, input: input, output: output))
             } else if let weightShape = raw.weight_shape {
                 var dims = [Int64](repeating: 0, count: 4)
                 var rank: Int32 = 0
@@ -134,14 +147,8 @@ final class LayerDescriptor: @unchecked Sendable {
         var buffers: [[Int]] = []
         for (index, buffer) in bufferNames.enumerated() {
             guard let bufferShape = raw.buffer_shape else { throw refuse("buffer_shape", "the layer declares buffers but no buffer_shape") }
-            var answer = saddle_shape()
-            try hyper.withUnsafeBufferPointer { h in
-                try withShape(input) { i in
-                    try withShape(output) { o in try check("buffer_shape") { bufferShape(UInt32(index), h.baseAddress, strings.pointer, i, o, &answer, $0) } }
-                }
-            }
-            guard let dims = answer.checkedDims else { throw refuse("buffer_shape", "buffer \(buffer) has \(answer.text)") }
-            buffers.append(dims)
+            buffers.append(try askShape(
+                "buffer_shape", bufferShape, index: index, what: "buffer \(buffer)", hyper: hyper, strings: strings, input: input, output: output))
         }
         return (output, weights, buffers)
     }
@@ -209,6 +216,17 @@ public struct PluginLayerState: @unchecked Sendable {
 
     var name: String { descriptor.name }
 
+    /// Copies of the buffers for the forward kernel to write new values into ('U'): in
+    /// training mode, when the kernel takes 'U'; nil otherwise.
+    func bufferUpdates(mode: ForwardMode) -> [Tensor]? {
+        guard mode == .training, descriptor.forward.takes("U") else { return nil }
+        return buffers.map { buffer in
+            var copy = buffer.detached
+            copy.makeUniquelyOwned()
+            return copy
+        }
+    }
+
     /// Runs the forward kernel on `input` (`[batch] + inputShape`), recording the operation with
     /// its pullback (the backward kernel) and, when the plugin batches tangents, its
     /// forward-mode rule; reports buffer updates in training mode.
@@ -226,12 +244,7 @@ public struct PluginLayerState: @unchecked Sendable {
             _ = context.random.next()
         }
         let pass = LayerPass(state: self, batch: batch, mode: context.mode, random: random)
-        let updates = context.mode == .training && descriptor.forward.takes("U")
-            ? buffers.map { buffer -> Tensor in
-                var copy = buffer.detached
-                copy.makeUniquelyOwned()
-                return copy
-            } : nil
+        let updates = bufferUpdates(mode: context.mode)
         let x = input.detached
         // The ABI leaves output buffers' contents unspecified: the kernel writes every element.
         let y = Tensor(uninitializedShape: [batch] + outputShape, dtype: input.dtype)
@@ -327,7 +340,7 @@ struct LayerPass: @unchecked Sendable {
         let x = c.inputs[0]
         let y = Tensor(uninitializedShape: [c.directions, batch] + state.outputShape, dtype: x.dtype)
         try withPointerArray(Array(c.inputs.dropFirst())) { w in
-            try withOptionalPointerArray(Array(all.dropFirst())) { wTangent in
+            try withPointerArray(Array(all.dropFirst())) { wTangent in
                 try call(jvp, x.dtype) { a in
                     a.x = x.unsafeAddress
                     a.w = w
@@ -354,7 +367,7 @@ struct LayerPass: @unchecked Sendable {
         var addresses = pieceAddresses(flat, sizes: outputSizes)
         if let scratch { addresses.insert(scratch.unsafeAddress, at: 0) }
         try withPointerArray(weights.map(\.detached)) { w in
-            try withRawPointerArray(Array(addresses.dropFirst())) { dWeights in
+            try withPointerArray(Array(addresses.dropFirst())) { dWeights in
                 try call(descriptor.backward, x.dtype) { a in
                     a.x = x.detached.unsafeAddress
                     a.w = w
@@ -427,7 +440,7 @@ struct LayerPass: @unchecked Sendable {
         let d = Tensor(uninitializedShape: [k] + x.shape, dtype: x.dtype)
         let dWeights = weights.map { Tensor(uninitializedShape: [k] + $0.shape, dtype: $0.dtype) }
         try withPointerArray(weights) { w in
-            try withOptionalPointerArray(Array(all[1..<(all.count - 1)])) { wTangent in
+            try withPointerArray(Array(all[1..<(all.count - 1)])) { wTangent in
                 try withPointerArray(dWeights) { dw in
                     try call(backwardJVP, x.dtype) { a in
                         a.x = x.unsafeAddress
@@ -465,7 +478,7 @@ struct LayerPass: @unchecked Sendable {
     ) throws -> Tensor {
         let flat = Tensor.zeros([sizes.reduce(0, +)], dtype: dtype)
         let addresses = pieceAddresses(flat, sizes: sizes)
-        try withRawPointerArray(Array(addresses.dropFirst())) { try body(addresses[0], $0) }
+        try withPointerArray(Array(addresses.dropFirst())) { try body(addresses[0], $0) }
         return flat
     }
 }

@@ -70,7 +70,9 @@ final class RegistrationSession {
         guard error == nil else { return SADDLE_ERROR }
         guard info == nil else { return fail(.initializationFailed(path: path, message: "declare() was called twice")) }
         guard let pointer else { return fail(.initializationFailed(path: path, message: "declare() received no info")) }
-        var (info, size) = Self.copy(pointer)
+        // The 1.0 part first; the 1.1 fields only from a plugin that declares 1.1.
+        var (info, size) = Self.copy(pointer, limit: Int(SADDLE_PLUGIN_INFO_SIZE_1_0))
+        if info.abi_minor >= 1 { info = Self.copy(pointer).0 }
         guard size >= Int(SADDLE_PLUGIN_INFO_SIZE_1_0) else {
             return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: Int(SADDLE_PLUGIN_INFO_SIZE_1_0)))
         }
@@ -81,7 +83,6 @@ final class RegistrationSession {
         if info.abi_minor >= 1, size < MemoryLayout<saddle_plugin_info>.size {
             return fail(.structTooSmall(what: "\(path): saddle_plugin_info", size: size, required: MemoryLayout<saddle_plugin_info>.size))
         }
-        if info.abi_minor == 0 { info.flags = 0 }  // not a 1.0 field
         guard let name = string(info.name), !name.isEmpty, !name.contains("."),
             name.allSatisfy({ ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" })
         else {
