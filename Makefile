@@ -1,14 +1,15 @@
 # The two commands of the README: `make run` and `make test`. Both install the Debian packages
 # Saddle needs when they are missing, then build.
 
-DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist g++
+# librsvg2-bin's rsvg-convert renders the report's figures in `make test` (scripts/check_report.py).
+DEBIAN_PACKAGES := libopenblas-dev liblapacke-dev libffi-dev zlib1g-dev dataset-fashion-mnist g++ librsvg2-bin
 # Open MPI for data-parallel training (`make mpi`, and the distributed tests of `make test`);
 # neither `saddle` nor the library links it.
 MPI_PACKAGES := libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: run test deps build bench report plugins fuzz consumer docs mpi
+.PHONY: run test deps build bench report report-full report-check plugins fuzz consumer docs mpi
 
 deps:
 	@missing=""; \
@@ -28,9 +29,20 @@ run: build
 bench: build
 	.build/release/saddle-bench
 
-# The talk's experiments as one HTML page (saddle-report.html).
+# The talk's experiments as one HTML page (saddle-report.html): digits and toy problems
+# (about 3 minutes), or with the Fashion-MNIST conv-net experiments (`report-full`, under 45).
 report: build
-	.build/release/saddle report
+	.build/release/saddle report --quick
+
+report-full: build
+	.build/release/saddle report --full
+
+# The quick report in a release build, then every figure rendered and checked (part of `make test`).
+report-check: deps
+	$(SWIFT) build -c release --product saddle
+	mkdir -p .build/report
+	.build/release/saddle report --quick --output .build/report/saddle-report.html
+	python3 scripts/check_report.py .build/report/saddle-report.html --min-experiments 11
 
 # The MPI shim (MPI/saddle_mpi_shim.c), loaded at run time by processes started by mpirun.
 mpi:
@@ -43,6 +55,7 @@ test: mpi
 	$(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) scripts/docs.sh
 	SWIFT=$(SWIFT) scripts/consumer/run.sh
+	@$(MAKE) --no-print-directory report-check
 
 # The DocC articles and the API reference as static HTML in .build/docs (scripts/docs.sh).
 docs: deps

@@ -49,27 +49,63 @@ public enum Experiments {
         return (trainer, losses)
     }
 
-    /// Every experiment's identifier, in report order.
-    public static let all = ["saddles", "critical_points", "interpolation", "deep_linear", "net2net", "residual"]
+    /// The experiments of `saddle report --quick`: digits and the toy problems, in report order.
+    public static let quick = [
+        "saddles", "newton_variants", "critical_points", "good_minima", "interpolation", "deep_linear", "batchnorm", "net2net",
+        "residual", "curvature_training", "gradient_growth",
+    ]
 
-    /// Runs the experiment `id` over `seeds` for the report.
+    /// The experiments `saddle report --full` adds: Fashion-MNIST conv nets.
+    public static let fashion = ["fashion_interpolation", "fashion_net2net", "fashion_residual", "fashion_curvature"]
+
+    /// Every experiment's identifier, in report order.
+    public static let all = quick + fashion
+
+    /// Runs the experiment `id` over `seeds` for the report, telling `progress` what it is doing.
     /// - Throws: `ExperimentError.unknown` for an unknown identifier; whatever training throws.
-    public static func run(_ id: String, seeds: [UInt64]) throws -> ExperimentResult {
+    public static func run(_ id: String, seeds: [UInt64], progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> ExperimentResult {
         guard !seeds.isEmpty else { throw ExperimentError.noSeeds }
+        let context = ExperimentContext(seeds: seeds, progress: progress)
         let start = DispatchTime.now().uptimeNanoseconds
         var result: ExperimentResult
         switch id {
-        case "saddles": result = try saddlesReport()
-        case "critical_points": result = try criticalPointsReport(seeds: seeds)
-        case "interpolation": result = try interpolationReport(seeds: seeds)
-        case "deep_linear": result = try deepLinearReport(seeds: seeds)
-        case "net2net": result = try net2NetReport(seeds: seeds)
-        case "residual": result = try residualReport(seeds: seeds)
+        case "saddles": result = try saddlesReport(context)
+        case "newton_variants": result = try newtonVariantsReport(context)
+        case "critical_points": result = try criticalPointsReport(context)
+        case "good_minima": result = try goodMinimaReport(context)
+        case "interpolation": result = try interpolationReport(context)
+        case "deep_linear": result = try deepLinearReport(context)
+        case "batchnorm": result = try batchNormReport(context)
+        case "net2net": result = try net2NetReport(context)
+        case "residual": result = try residualReport(context)
+        case "curvature_training": result = try curvatureTrainingReport(context)
+        case "gradient_growth": result = try gradientGrowthReport(context)
+        case "fashion_interpolation": result = try fashionInterpolationReport(context)
+        case "fashion_net2net": result = try fashionNet2NetReport(context)
+        case "fashion_residual": result = try fashionResidualReport(context)
+        case "fashion_curvature": result = try fashionCurvatureReport(context)
         default: throw ExperimentError.unknown(id: id, known: all)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
     }
+}
+
+/// What an experiment of the report runs with: its seeds and where its progress goes.
+public struct ExperimentContext: Sendable {
+    /// The seeds every claim is checked over.
+    public var seeds: [UInt64]
+    /// Receives a line for each stage of a long experiment.
+    public var progress: @Sendable (String) -> Void
+
+    /// A context of `seeds` reporting to `progress`.
+    public init(seeds: [UInt64], progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.seeds = seeds
+        self.progress = progress
+    }
+
+    /// Tells the progress receiver about a stage.
+    public func note(_ stage: String) { progress(stage) }
 }
 
 /// Why an experiment could not run.
@@ -78,12 +114,15 @@ public enum ExperimentError: Error, CustomStringConvertible {
     case unknown(id: String, known: [String])
     /// The list of seeds is empty.
     case noSeeds
+    /// An experiment could not compute what it needed.
+    case failed(String)
 
     /// The problem as a sentence, listing the experiments for an unknown identifier.
     public var description: String {
         switch self {
         case let .unknown(id, known): return "no experiment \"\(id)\"; the experiments are \(known.joined(separator: ", "))"
         case .noSeeds: return "an experiment needs at least one seed"
+        case let .failed(reason): return "an experiment failed: \(reason)"
         }
     }
 }
@@ -94,3 +133,11 @@ func list(_ values: [String]) -> String {
 }
 
 func format(_ x: Double) -> String { String(format: "%.3g", x) }
+
+/// "seed 1: a; seed 2: b" for values per seed.
+func perSeed<T>(_ seeds: [UInt64], _ values: [T], _ describe: (T) -> String) -> String {
+    zip(seeds, values).map { "seed \($0): \(describe($1))" }.joined(separator: "; ")
+}
+
+/// The mean of `values` (NaN when empty).
+func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }

@@ -33,6 +33,14 @@ public struct PlaneObjective: Objective {
         PlaneObjective(x: x, y: y) { x, y in try x.squared() * 0.5 + pow(y, 4) * 0.25 - y.squared() * 0.5 }
     }
 
+    /// x^3 - 3xy^2, the monkey saddle: gradient and Hessian vanish at the origin.
+    public static func monkeySaddle(x: Double, y: Double) -> PlaneObjective {
+        PlaneObjective(x: x, y: y) { x, y in try x * x * x - x * y.squared() * 3 }
+    }
+
+    /// x^3 - 3xy^2 at `p`.
+    static func monkeyValue(_ p: (x: Double, y: Double)) -> Double { p.x * p.x * p.x - 3 * p.x * p.y * p.y }
+
     /// The (x, y) of parameters.
     public static func point(_ parameters: NamedTensors) -> (Double, Double) {
         let values = parameters["p"]?.doubles ?? [.nan, .nan]
@@ -54,61 +62,114 @@ extension Experiments {
         return points.map { (x: $0.0, y: $0.1) }
     }
 
-    static func saddlesReport() throws -> ExperimentResult {
+    /// The paths of Newton, gradient descent, saddle-free Newton and damped Newton (mu 10)
+    /// on x^2 - y^2 from (1, 0.001), of Newton, saddle-free Newton and gradient descent on
+    /// the quartic from (0.5, 0.1), and of the same three on the monkey saddle from (0.5, 0.2).
+    public static func planePaths() throws -> [String: [(x: Double, y: Double)]] {
         let saddle = PlaneObjective.saddle(x: 1, y: 1e-3)
-        let newton = trajectory(saddle, try Newton(), steps: 10)
-        let gd = trajectory(saddle, try SGD(learningRate: 0.1), steps: 30)
-        let sfn = trajectory(saddle, try SaddleFreeNewton(), steps: 4)
-        let damped = trajectory(saddle, try DampedNewton(damping: 10), steps: 30)
-        let growth = zip(gd, gd.dropFirst()).map { $1.y / $0.y }
-        var checks = [
-            Check("Newton lands on the saddle (0, 0) in one step and stays", Swift.abs(newton[1].x) < 1e-15 && Swift.abs(newton[newton.count - 1].y) < 1e-15,
-                  "after one step (\(format(newton[1].x)), \(format(newton[1].y)))"),
-            Check("gradient descent (learning rate 0.1) escapes along y by a factor 1.2 per step",
-                  growth.allSatisfy { Swift.abs($0 - 1.2) <= 1e-13 }, "factors from \(format(growth.min() ?? 0)) to \(format(growth.max() ?? 0))"),
-            Check("saddle-free Newton escapes at once", Swift.abs(sfn[sfn.count - 1].y) > 10 * Swift.abs(sfn[0].y),
-                  "|y| from \(format(sfn[0].y)) to \(format(Swift.abs(sfn[sfn.count - 1].y))) in \(sfn.count - 1) steps"),
-            Check("damped Newton (mu = 10) escapes slowly, by 1 + 2 / (mu - 2) = 1.25 per step",
-                  Swift.abs(damped[1].y / damped[0].y - 1.25) < 1e-12, "first factor \(format(damped[1].y / damped[0].y))"),
-        ]
         let quartic = PlaneObjective.quartic(x: 0.5, y: 0.1)
-        let qNewton = trajectory(quartic, try Newton(), steps: 12)
-        let qSFN = trajectory(quartic, try SaddleFreeNewton(), steps: 20)
+        let monkey = PlaneObjective.monkeySaddle(x: 0.5, y: 0.2)
+        return [
+            "saddle newton": trajectory(saddle, try Newton(), steps: 10),
+            "saddle gd": trajectory(saddle, try SGD(learningRate: 0.1), steps: 30),
+            "saddle sfn": trajectory(saddle, try SaddleFreeNewton(), steps: 4),
+            "saddle damped": trajectory(saddle, try DampedNewton(damping: 10), steps: 30),
+            "quartic newton": trajectory(quartic, try Newton(), steps: 12),
+            "quartic sfn": trajectory(quartic, try SaddleFreeNewton(), steps: 20),
+            "quartic gd": trajectory(quartic, try SGD(learningRate: 0.1), steps: 80),
+            "monkey newton": trajectory(monkey, try Newton(), steps: 20),
+            "monkey sfn": Array(trajectory(monkey, try SaddleFreeNewton(), steps: 6).prefix { ($0.x * $0.x + $0.y * $0.y).squareRoot() <= 1e3 }),
+            // The cubic falls without bound along its valleys: the path is cut once |p| passes 2.
+            "monkey gd": Array(trajectory(monkey, try SGD(learningRate: 0.1), steps: 60).prefix { ($0.x * $0.x + $0.y * $0.y).squareRoot() <= 2 }),
+        ]
+    }
+
+    static func saddlesReport(_ context: ExperimentContext) throws -> ExperimentResult {
+        let paths = try planePaths()
+        func path(_ name: String) -> [(x: Double, y: Double)] { paths[name] ?? [] }
+        let (newton, gd, sfn, damped) = (path("saddle newton"), path("saddle gd"), path("saddle sfn"), path("saddle damped"))
+        let growth = zip(gd, gd.dropFirst()).map { $1.y / $0.y }
+        func last(_ points: [(x: Double, y: Double)]) -> (x: Double, y: Double) { points.last ?? (.nan, .nan) }
+        func radius(_ p: (x: Double, y: Double)) -> Double { (p.x * p.x + p.y * p.y).squareRoot() }
+        var checks = [
+            Check("Newton lands on the saddle (0, 0) in one step and stays", Verdict.isExactlyZero(radius(newton[1])) && Verdict.isExactlyZero(radius(last(newton))),
+                  "after one step (\(format(newton[1].x)), \(format(newton[1].y)))"),
+            Check("gradient descent (learning rate 0.1) escapes along y by a factor 1 + 2 x 0.1 = 1.2 per step",
+                  growth.allSatisfy { Verdict.agrees($0, 1.2) }, "factors from \(format(growth.min() ?? .nan)) to \(format(growth.max() ?? .nan))"),
+            Check("saddle-free Newton escapes at once", Verdict.escaped(from: Swift.abs(sfn[0].y), to: Swift.abs(last(sfn).y)),
+                  "|y| from \(format(sfn[0].y)) to \(format(Swift.abs(last(sfn).y))) in \(sfn.count - 1) steps"),
+            Check("damped Newton (mu = 10) escapes slowly, by 1 + 2 / (mu - 2) = 1.25 per step",
+                  Verdict.agrees(damped[1].y / damped[0].y, 1.25), "first factor \(format(damped[1].y / damped[0].y))"),
+        ]
+        let (qNewton, qSFN, qGD) = (path("quartic newton"), path("quartic sfn"), path("quartic gd"))
         checks.append(Check(
-            "on x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1), Newton goes to the saddle and saddle-free Newton to a minimum (0, +-1)",
-            Swift.abs(qNewton[qNewton.count - 1].y) < 1e-12 && Swift.abs(Swift.abs(qSFN[qSFN.count - 1].y) - 1) < 1e-10,
-            "Newton ends at y = \(format(qNewton[qNewton.count - 1].y)), saddle-free Newton at y = \(format(qSFN[qSFN.count - 1].y))"))
+            "on x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1), Newton goes to the saddle (0, 0); saddle-free Newton and gradient descent to a minimum (0, +-1)",
+            Verdict.isExactlyZero(last(qNewton).y) && Verdict.agrees(Swift.abs(last(qSFN).y), 1) && Swift.abs(Swift.abs(last(qGD).y) - 1) < 1e-3,
+            "Newton ends at y = \(format(last(qNewton).y)), saddle-free Newton at y = \(format(last(qSFN).y)), gradient descent at y = \(format(last(qGD).y))"))
+        // The monkey saddle: H = 0 at the origin, so the eigenvalue test cannot classify it.
+        let monkeyCurvature = try Curvature(PlaneObjective.monkeySaddle(x: 0, y: 0))
+        let origin = CriticalPointClassifier().classify(
+            gradientNorm: try monkeyCurvature.gradient().squaredNorm.squareRoot(), eigenvalues: try monkeyCurvature.spectrum().values)
+        let (mNewton, mSFN, mGD) = (path("monkey newton"), path("monkey sfn"), path("monkey gd"))
+        let contraction = zip(mNewton, mNewton.dropFirst()).map { radius($1) / radius($0) }
+        checks.append(Check(
+            "at the monkey saddle x^3 - 3xy^2 the Hessian is zero: the eigenvalue test is inconclusive",
+            origin.kind == .inconclusive, "classified \(origin.kind.rawValue): \(origin.zero) zero eigenvalues, gradient norm \(format(origin.gradientNorm))"))
+        checks.append(Check(
+            "Newton is drawn into the monkey saddle (its step is exactly half the way there: H p = 2 g for a cubic)",
+            contraction.allSatisfy { Verdict.agrees($0, 0.5) }, "|p| shrinks by \(format(contraction.min() ?? .nan)) to \(format(contraction.max() ?? .nan)) per step, to \(format(radius(last(mNewton))))"))
+        checks.append(Check(
+            "saddle-free Newton and gradient descent leave the monkey saddle along a valley of descent (the distance ends at least \(format(Verdict.departureFactor)) times the start's, rising through the path's second half)",
+            Verdict.isLeaving(mSFN.map(radius)) && Verdict.isLeaving(mGD.map(radius)) && PlaneObjective.monkeyValue(last(mGD)) < PlaneObjective.monkeyValue(mGD[0]),
+            "|p| from \(format(radius(mSFN[0]))) to \(format(radius(last(mSFN)))) (saddle-free Newton, \(mSFN.count - 1) steps) and \(format(radius(last(mGD)))) (gradient descent, \(mGD.count - 1) steps)"))
         func absY(_ points: [(x: Double, y: Double)]) -> [(x: Double, y: Double)] { points.enumerated().map { (x: Double($0.offset), y: Swift.abs($0.element.y)) } }
-        // Level curves x^2 - y^2 = c over the window the paths visit: x = +-sqrt(c + y^2).
-        let ys = stride(from: -0.3, through: 0.3, by: 0.01).map { $0 }
-        var levels: [Figure.Series] = []
-        for c in [0.02, 0.08, 0.2, 0.4, 0.7, 1.0] {
-            let curve = ys.map { (x: (c + $0 * $0).squareRoot(), y: $0) }
-            levels.append(Figure.Series("x^2 - y^2 = \(c)", curve.filter { $0.x <= 1.05 }, isGuide: true))
+        let saddleFunction: (Double, Double) -> Double = { x, y in x * x - y * y }
+        let quarticFunction: (Double, Double) -> Double = { x, y in
+            let y2 = y * y
+            return x * x / 2 + y2 * y2 / 4 - y2 / 2
         }
-        for c in [-0.08, -0.02] {
-            // Below zero the level set crosses x = 0: draw y = +-sqrt(x^2 - c) over x in [0, 1].
-            for sign in [1.0, -1.0] {
-                let curve = stride(from: 0.0, through: 1.0, by: 0.02).map { (x: $0, y: sign * ($0 * $0 - c).squareRoot()) }.filter { Swift.abs($0.y) <= 0.3 }
-                levels.append(Figure.Series("x^2 - y^2 = \(c)", curve, isGuide: true))
-            }
+        let monkeyFunction: (Double, Double) -> Double = { x, y in
+            let cube = x * x * x
+            return cube - 3 * x * y * y
         }
-        let window = { (points: [(x: Double, y: Double)]) in points.filter { Swift.abs($0.y) <= 0.3 && $0.x >= -0.05 && $0.x <= 1.05 } }
+        let saddleLevels = Figure.levelCurves(of: saddleFunction, x: -0.05...1.05, y: -0.3...0.3, levels: [-0.08, -0.02, 0.02, 0.08, 0.2, 0.4, 0.7, 1.0])
+        let quarticLevels = Figure.levelCurves(
+            of: quarticFunction, x: -0.7...0.7, y: -1.4...1.4, levels: [-0.2, -0.1, -0.02, 0.02, 0.1, 0.25, 0.5])
+        let monkeyLevels = Figure.levelCurves(of: monkeyFunction, x: -1...1, y: -1...1, levels: [-0.5, -0.2, -0.05, 0.05, 0.2, 0.5])
         return ExperimentResult(
             id: "saddles", title: "1. Gradient descent flees saddles; Newton is drawn to them",
-            description: "Optimizers on f(x, y) = x^2 - y^2 from (1, 0.001), and on x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1), in Float64.",
+            claim: "Newton's method jumps to the critical point of its local quadratic model whatever its kind, so it is attracted to saddle "
+                + "points; gradient descent is repelled along negative curvature, and the saddle-free Newton step -|H|^-1 g escapes fast "
+                + "(Dauphin et al. 2014, Identifying and attacking the saddle point problem; Pascanu et al. 2014). Where the Hessian "
+                + "vanishes (the monkey saddle) second-order tests cannot classify the point.",
+            method: "Float64 paths from fixed starts: x^2 - y^2 from (1, 0.001) with Newton, gradient descent (learning rate 0.1), "
+                + "saddle-free Newton (its line search) and damped Newton (mu 10); x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1); "
+                + "x^3 - 3xy^2 from (0.5, 0.2). Deterministic: no seeds are involved.",
+            departures: "Toy functions in two variables, as in the talk's slides; the network-scale comparison is experiment 2.",
             figures: [
                 Figure(
                     title: "x^2 - y^2 from (1, 0.001): distance from the saddle along y", xLabel: "step", yLabel: "|y|", logY: true,
-                    series: [Figure.Series("Newton", absY(newton)), Figure.Series("gradient descent", absY(gd)),
+                    series: [Figure.Series("Newton (exactly 0 after one step)", absY(newton)), Figure.Series("gradient descent", absY(gd)),
                              Figure.Series("saddle-free Newton", absY(sfn)), Figure.Series("damped Newton, mu 10", absY(damped))]),
                 Figure(
-                    title: "x^2 - y^2 from (1, 0.001): the paths over the level curves", xLabel: "x", yLabel: "y",
-                    series: levels + [Figure.Series("Newton", window(newton)), Figure.Series("gradient descent", window(gd)),
-                                      Figure.Series("saddle-free Newton", window(sfn)), Figure.Series("damped Newton, mu 10", window(damped))]),
+                    title: "x^2 - y^2 from (1, 0.001): the paths over the level curves", xLabel: "x", yLabel: "y", xRange: -0.05...1.05, yRange: -0.3...0.3,
+                    series: saddleLevels + [
+                        Figure.Series("Newton", newton), Figure.Series("gradient descent", gd), Figure.Series("saddle-free Newton", sfn),
+                        Figure.Series("damped Newton, mu 10", damped), Figure.Series("saddle (0, 0)", [(x: 0, y: 0)], connected: false),
+                    ]),
                 Figure(
-                    title: "x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1)", xLabel: "x", yLabel: "y",
-                    series: [Figure.Series("Newton", qNewton), Figure.Series("saddle-free Newton", qSFN)]),
+                    title: "x^2/2 + y^4/4 - y^2/2 from (0.5, 0.1)", xLabel: "x", yLabel: "y", xRange: -0.7...0.7, yRange: -1.4...1.4,
+                    series: quarticLevels + [
+                        Figure.Series("Newton", qNewton), Figure.Series("saddle-free Newton", qSFN), Figure.Series("gradient descent", qGD),
+                        Figure.Series("saddle (0, 0)", [(x: 0, y: 0)], connected: false),
+                        Figure.Series("minima (0, +-1)", [(x: 0, y: 1), (x: 0, y: -1)], connected: false),
+                    ]),
+                Figure(
+                    title: "Monkey saddle x^3 - 3xy^2 from (0.5, 0.2)", xLabel: "x", yLabel: "y", xRange: -1...1, yRange: -1...1,
+                    series: monkeyLevels + [
+                        Figure.Series("Newton", mNewton), Figure.Series("saddle-free Newton", mSFN), Figure.Series("gradient descent", mGD),
+                        Figure.Series("degenerate saddle (0, 0)", [(x: 0, y: 0)], connected: false),
+                    ]),
             ],
             checks: checks)
     }

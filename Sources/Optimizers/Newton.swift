@@ -53,36 +53,56 @@ func requireFinite(_ step: Tensor, optimizer: String) throws {
 /// whatever its kind. Drawn to saddles (Dauphin et al. 2014): on x^2 - y^2 one step lands on
 /// the saddle. For models with up to `maximumParameters` parameters (a full Hessian in
 /// Float64). `learningRate` scales the step (1: the full Newton step).
+///
+/// A singular Hessian is refused unless `pseudoInverseCutoff` is set: then the step is
+/// -H^+ g, the pseudo-inverse over the eigenvalues with |lambda| above the cutoff times the
+/// largest |lambda|, and the gradient's components along the others are dropped. That is the
+/// undamped Newton step Dauphin et al. (2014) show is attracted to saddles on networks, whose
+/// Hessians are singular (rescaling symmetries, dead units).
 public struct Newton: Optimizer {
     /// The step scale (1: the full Newton step).
     public var learningRate: Double
     /// The most parameters a model may have (the full Hessian is n x n in Float64).
     public var maximumParameters: Int
+    /// Eigenvalues with |lambda| at or below this times the largest |lambda| are left out of a
+    /// pseudo-inverse step; nil refuses singular Hessians.
+    public var pseudoInverseCutoff: Double?
     /// Optimizer state, unused: the method keeps none.
     public var state = NamedTensors()
     /// None: the method keeps no state between steps.
     public var stateSlots: [OptimizerSlot]? { [] }
 
-    /// - Throws: `OptimizerError.invalidHyperparameter` for a non-positive step scale.
-    public init(learningRate: Double = 1, maximumParameters: Int = 5000) throws {
+    /// - Throws: `OptimizerError.invalidHyperparameter` for a non-positive step scale or a
+    ///   cutoff outside [0, 1).
+    public init(learningRate: Double = 1, maximumParameters: Int = 5000, pseudoInverseCutoff: Double? = nil) throws {
         guard learningRate > 0, learningRate.isFinite else {
             throw OptimizerError.invalidHyperparameter(optimizer: "newton", name: "learning_rate", reason: "is \(learningRate); it must be positive")
         }
+        if let cutoff = pseudoInverseCutoff, !(cutoff >= 0 && cutoff < 1) {
+            throw OptimizerError.invalidHyperparameter(optimizer: "newton", name: "pseudo_inverse_cutoff", reason: "is \(cutoff); it must be in [0, 1)")
+        }
         self.learningRate = learningRate
         self.maximumParameters = maximumParameters
+        self.pseudoInverseCutoff = pseudoInverseCutoff
     }
 
     /// - Throws: `OptimizerError.numericalFailure` when the Hessian is singular.
     public mutating func step(_ parameters: inout NamedTensors, objective: some Objective) throws -> StepReport {
         let evaluation = try objective.evaluation(at: parameters)
         let model = try NewtonModel(objective, at: parameters, limit: maximumParameters)
-        let tolerance = 1e-12 * model.scale
-        if let tiny = model.eigenvalues.first(where: { Swift.abs($0) <= tolerance }) {
-            throw OptimizerError.numericalFailure(
-                optimizer: "newton",
-                reason: "the Hessian is singular (eigenvalue \(tiny) against a scale of \(model.scale)); use damped_newton or saddle_free_newton")
+        let step: Tensor
+        if let cutoff = pseudoInverseCutoff {
+            let tolerance = Swift.max(cutoff, 1e-300) * model.scale
+            step = try model.direction { Swift.abs($0) > tolerance ? $0 : .infinity } * learningRate
+        } else {
+            let tolerance = 1e-12 * model.scale
+            if let tiny = model.eigenvalues.first(where: { Swift.abs($0) <= tolerance }) {
+                throw OptimizerError.numericalFailure(
+                    optimizer: "newton",
+                    reason: "the Hessian is singular (eigenvalue \(tiny) against a scale of \(model.scale)); set pseudo_inverse_cutoff, or use damped_newton or saddle_free_newton")
+            }
+            step = try model.direction { $0 } * learningRate
         }
-        let step = try model.direction { $0 } * learningRate
         try requireFinite(step, optimizer: "newton")
         parameters = try model.parameters(after: step, like: parameters)
         let negative = model.negativeCount

@@ -75,8 +75,17 @@ func builtinNewtonEntries() -> [ComponentEntry] {
     return [
         ComponentEntry(
             kind: .optimizer, name: "newton", summary: "exact Newton: solve H d = -g (full Hessian; drawn to saddles)",
-            parameters: [stepScale, maximum],
-            factory: .optimizer { args in try Newton(learningRate: args.double("learning_rate"), maximumParameters: args.int("max_parameters")) }),
+            parameters: [
+                stepScale, maximum,
+                ParameterSpec(
+                    "pseudo_inverse_cutoff", .number(0...0.999999, exclusiveMinimum: false), default: .null,
+                    "step on singular Hessians with the pseudo-inverse over |eigenvalues| above this times the largest (null: refuse them)"),
+            ],
+            factory: .optimizer { args in
+                try Newton(
+                    learningRate: args.double("learning_rate"), maximumParameters: args.int("max_parameters"),
+                    pseudoInverseCutoff: args.optionalDouble("pseudo_inverse_cutoff"))
+            }),
         ComponentEntry(
             kind: .optimizer, name: "damped_newton", summary: "damped Newton: (H + damping I) d = -g, fixed or Levenberg-Marquardt damping",
             parameters: [

@@ -84,6 +84,30 @@ struct NewtonTests {
         #expect(throws: OptimizerError.self) { try Newton(learningRate: 0) }
     }
 
+    @Test("with a pseudo-inverse cutoff Newton steps on singular Hessians, leaving the null direction alone")
+    func pseudoInverseNewtonStepsOnSingularHessians() throws {
+        // f(x, y) = x^2 + 0 y: H = diag(2, 0). The pseudo-inverse step solves x and keeps y.
+        let flat = PlaneObjective(x: 1, y: 0.7) { x, y in try x.squared() + y * 0 }
+        var p = flat.parameters
+        var newton = try Newton(pseudoInverseCutoff: 1e-8)
+        _ = try newton.step(&p, objective: flat)
+        let (x, y) = PlaneObjective.point(p)
+        #expect(Swift.abs(x) <= 1e-15 && y == 0.7, "(\(x), \(y))")
+        // On x^2 - y^2 (indefinite, not singular) it is Newton's step: onto the saddle.
+        let saddle = PlaneObjective.saddle(x: 1, y: 1e-3)
+        var q = saddle.parameters
+        _ = try newton.step(&q, objective: saddle)
+        #expect(PlaneObjective.point(q) == (0, 0))
+        // x^2 + 1e-10 y^2: the small eigenvalue is kept below the cutoff's share and dropped above it.
+        let stiff = PlaneObjective(x: 1, y: 1) { x, y in try x.squared() + y.squared() * 1e-10 }
+        var kept = stiff.parameters, dropped = stiff.parameters
+        var fine = try Newton(pseudoInverseCutoff: 1e-12), coarse = try Newton(pseudoInverseCutoff: 1e-8)
+        _ = try fine.step(&kept, objective: stiff)
+        _ = try coarse.step(&dropped, objective: stiff)
+        #expect(Swift.abs(PlaneObjective.point(kept).1) < 1e-6 && PlaneObjective.point(dropped).1 == 1)
+        for bad in [-0.1, 1, .nan] { #expect(throws: OptimizerError.self) { try Newton(pseudoInverseCutoff: bad) } }
+    }
+
     @Test func newtonCGSolvesConvexProblemsAndStopsOnNegativeCurvature() throws {
         let bowl = PlaneObjective(x: 3, y: -2) { x, y in try x.squared() * 2 + y.squared() * 0.5 }
         var p = bowl.parameters
