@@ -167,12 +167,12 @@ extension Experiments {
             runs.append(try criticalPoints(seed: seed))
         }
         // Points whose gradient norm fell below the share of the start's that counts as critical.
-        let critical = runs.flatMap { run in run.found.map(\.point).filter { $0.gradientNorm <= Verdict.searchedPointShare * run.initialGradient } }
+        let critical = runs.flatMap { run in run.found.map(\.point).filter { Verdict.isNearCritical(gradientNorm: $0.gradientNorm, initial: run.initialGradient) } }
         let rho = Verdict.rankCorrelation(critical.map(\.loss), critical.map(\.classification.index))
         var checks = [
             Check(
-                "from the initialization the search finds an exact saddle of high error",
-                runs.allSatisfy { $0.found[0].point.classification.kind == .saddle && $0.found[0].point.loss > 2 },
+                "from the initialization the search finds an exact saddle of high error (loss at least \(format(Verdict.highErrorShare)) of chance, ln 10)",
+                runs.allSatisfy { $0.found[0].point.classification.kind == .saddle && Verdict.isHighError($0.found[0].point.loss, classes: 10) },
                 perSeed(seeds, runs) { "loss \(format($0.found[0].point.loss)), index \(format($0.found[0].point.classification.index)), |g| \(format($0.found[0].point.gradientNorm))" }),
             Check(
                 "error grows with index: among the points whose gradient fell below \(Verdict.searchedPointShare) of its start, loss and index are rank-correlated at least \(Verdict.indexCorrelation)",
@@ -188,7 +188,7 @@ extension Experiments {
         let curvature = try Curvature(fullBatch(try tanhMLP(hidden: 4, seed: seeds[0]), try pooledDigits(count: 400)))
         var g = RandomGenerator(seed: seeds[0])
         let direction = Tensor.randomNormal([curvature.dimension], dtype: .float64, using: &g)
-        let offset = try direction * (1e-3 / direction.squaredNorm.squareRoot())
+        let offset = direction * (1e-3 / direction.squaredNorm.squareRoot())
         let rates = [0.2, 0.1, 0.05]
         let flow = try flowAgainstIterates(curvature, saddle: runs[0].saddle, offset: offset, rates: rates, horizon: 20)
         checks.append(Check(

@@ -76,7 +76,7 @@ extension Experiments {
         var losses: [Double] = [], modes: [[Double]] = []
         for step in 0...steps {
             if every > 0 && step % every == 0 {
-                guard let current = (try Sequential([model]).replacing(parameters) as? Sequential)?.layers.first as? FactoredLinear else {
+                guard let current = try Sequential([model]).replacing(parameters).layers.first as? FactoredLinear else {
                     throw ExperimentError.failed("the factored linear model lost its layer")
                 }
                 modes.append(try problem.modeStrengths(try current.weight()))

@@ -328,7 +328,7 @@ extension Experiments {
             claim: "A conv net's Hessian spectrum is a bulk near zero with outliers, with negative eigenvalues at initialization and still "
                 + "after training (Ghorbani, Krishnan and Xiao 2019; Sagun et al. 2016); and a successful run need not shrink the gradient "
                 + "norm (Goodfellow, Bengio and Courville 2016, Figure 8.1).",
-            method: "10,000 Fashion-MNIST training images (2,000 test); the CNN conv 1->8, pool, conv 8->16, pool, dense (2,410 + 8,010 "
+            method: "10,000 Fashion-MNIST training images (2,000 test); the CNN conv 1->8, pool, conv 8->16, pool, dense (9,098 "
                 + "parameters) trained with SGD (learning rate 0.05, momentum 0.9, batch 128). At epochs 0, 1 and 4 the Hessian of the "
                 + "cross-entropy on 500 training images in Float64: extreme eigenvalues by Lanczos (30 steps) and the density by "
                 + "stochastic Lanczos quadrature (2 probes of 30 steps). Separately, 15 epochs recording the mean mini-batch gradient norm, "

@@ -56,7 +56,7 @@ extension Experiments {
         }
         let checks = [
             Check("the end points of the larger net's restarts are similar: the relative spread of their held-out losses is at most \(Verdict.similarMinima)",
-                  largeSpread <= Verdict.similarMinima, "16 hidden units: " + summary(large)),
+                  Verdict.areSimilar(spread: largeSpread), "16 hidden units: " + summary(large)),
             Check("the spread shrinks as the network grows (Choromanska et al.: bad minima become rare with size)", largeSpread < smallSpread,
                   "4 hidden units: " + summary(small) + "; 16: relative spread \(format(largeSpread))"),
             Check("the restarts end at (or near) minima: at most \(format(100 * Verdict.nearMinimumIndex))% negative eigenvalues",

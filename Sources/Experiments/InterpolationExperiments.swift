@@ -33,7 +33,7 @@ public struct FastGradientSignObjective: Objective {
         try GradientRecording.withRecording {
             let x = input.recorded()
             let loss = try SoftmaxCrossEntropy()(model(x), target)
-            return try sign(try gradients(of: loss, wrt: [x])[0]) * epsilon
+            return sign(try gradients(of: loss, wrt: [x])[0]) * epsilon
         }.detached
     }
 
@@ -238,7 +238,7 @@ extension Experiments {
     /// trained (its solution's loss at most `Verdict.trainedShare` of the start's).
     static func fallsWithoutBarrier(_ curve: InterpolationCurve) -> Bool {
         let unit = curve.unitInterval
-        return Verdict.isMonotone(unit.losses, noise: unit.noise) && Verdict.fell(from: curve.loss(at: 0), to: curve.loss(at: 1), by: 1 - Verdict.trainedShare)
+        return Verdict.isMonotone(unit.losses, noise: unit.noise) && Verdict.trained(from: curve.loss(at: 0), to: curve.loss(at: 1))
     }
 
     /// The largest rise of a curve over a = 0 ... 1, in standard errors.
@@ -266,21 +266,21 @@ extension Experiments {
             if kind == "sigmoid" {
                 checks.append(Check(
                     "sigmoid: the cost rises on the far side of the initialization (a < 0)",
-                    curves.allSatisfy { $0.loss(at: -0.5) > $0.loss(at: 0) + Verdict.noiseMultiple * ($0.noise.first ?? 0) },
+                    curves.allSatisfy { Verdict.risesBeyondNoise(from: $0.loss(at: 0), to: $0.loss(at: -0.5), noise: $0.noise.first ?? .nan) },
                     perSeed(seeds, curves) { "a = -0.5: \(format($0.loss(at: -0.5))), a = 0: \(format($0.loss(at: 0)))" }))
             }
         }
         context.note("interpolation, adversarial training")
         let adversarial = try seeds.map { try adversarialInterpolation(seed: $0) }
         checks.append(Check(
-            "an adversarially trained MLP shows no barrier either (and resists its adversarial examples better)",
-            adversarial.allSatisfy { fallsWithoutBarrier($0.curve) && $0.robustAccuracy > $0.plainAccuracy + 0.1 },
+            "an adversarially trained MLP shows no barrier either (and beats plain training on its adversarial examples by \(format(100 * Verdict.robustnessGain)) points)",
+            adversarial.allSatisfy { fallsWithoutBarrier($0.curve) && Verdict.resistsBetter($0.robustAccuracy, than: $0.plainAccuracy) },
             perSeed(seeds, adversarial) { String(format: "adversarial accuracy %.1f%% against %.1f%% for plain training; largest rise ", 100 * $0.robustAccuracy, 100 * $0.plainAccuracy) + largestRise($0.curve) }))
         context.note("interpolation, deep linear and between solutions")
         let deep = try seeds.map { try deepLinearInterpolation(seed: $0) }
         checks.append(Check(
-            "a deep linear model from a small initialization is flat near a = 0 (the saddle at the origin)",
-            deep.allSatisfy { Verdict.isFlat($0.loss(at: 0), $0.loss(at: 0.1)) && Verdict.fell(from: $0.loss(at: 0), to: $0.loss(at: 1), by: 0.7) },
+            "a deep linear model from a small initialization is flat near a = 0 (the saddle at the origin: within \(format(100 * Verdict.flatness))% from a = 0 to 0.1)",
+            deep.allSatisfy { Verdict.isFlat($0.loss(at: 0), $0.loss(at: 0.1)) && Verdict.trained(from: $0.loss(at: 0), to: $0.loss(at: 1)) },
             perSeed(seeds, deep) { "a = 0: \(format($0.loss(at: 0))), 0.1: \(format($0.loss(at: 0.1))), 0.2: \(format($0.loss(at: 0.2))), 1: \(format($0.loss(at: 1)))" }))
         let between = try seeds.map { try interpolationBetweenSolutions(seed: $0) }
         checks.append(Check(
@@ -289,9 +289,9 @@ extension Experiments {
             perSeed(seeds, between) { "ends \(format($0.loss(at: 0))) and \(format($0.loss(at: 1))), highest \(format($0.unitInterval.losses.max() ?? .nan))" }))
         let path = try trainingTrajectory(seed: seeds[0])
         checks.append(Check(
-            "training moves along the line steadily and strays from it in between",
+            "training moves along the line steadily and strays from it in between (by more than \(format(100 * Verdict.offLineShare))% of its length)",
             zip(path.coordinates, path.coordinates.dropFirst()).allSatisfy { $1.alpha > $0.alpha }
-                && (path.coordinates[1..<10].map(\.offLine).max() ?? 0) > 0.05 * path.length,
+                && Verdict.strays(path.coordinates[1..<10].map(\.offLine), length: path.length),
             "seed \(seeds[0]), after epoch 1: a \(format(path.coordinates[1].alpha)), \(format(path.coordinates[1].offLine)) off a line of length \(format(path.length))"))
         func series(_ name: String, _ curve: InterpolationCurve?) -> Figure.Series {
             Figure.Series(name, zip(curve?.alphas ?? [], curve?.losses ?? []).map { (x: $0, y: $1) })

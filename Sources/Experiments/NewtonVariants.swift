@@ -73,7 +73,7 @@ extension Experiments {
         let dampedBeatsGD = runs.allSatisfy { $0[1].end.loss < $0[0].end.loss }
         let newtonSaddle = runs.allSatisfy { set in
             let n = set[3]
-            return n.end.classification.negative > 0 && n.end.gradientNorm <= Verdict.searchedPointShare * (n.gradientNorms.first ?? .nan)
+            return n.end.classification.negative > 0 && Verdict.isNearCritical(gradientNorm: n.end.gradientNorm, initial: n.gradientNorms.first ?? .nan)
         }
         let checks = [
             Check("saddle-free Newton ends lower than damped Newton and gradient descent after 40 iterations", sfnBest,

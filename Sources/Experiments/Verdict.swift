@@ -1,3 +1,5 @@
+import Foundation
+
 /// The thresholds behind every verdict of the report, as named constants, and the tests that
 /// apply them. Each is tested on synthetic numbers on both sides of the line
 /// (Tests/ExperimentsTests/VerdictTests.swift), so "held" cannot be hollow.
@@ -228,3 +230,70 @@ extension Verdict {
         start.isFinite && next.isFinite && Swift.abs(next - start) <= flatness * Swift.abs(start)
     }
 }
+
+extension Verdict {
+    /// Whether training worked: `final` is at most `trainedShare` of `initial`.
+    public static func trained(from initial: Double, to final: Double) -> Bool { fell(from: initial, to: final, by: 1 - trainedShare) }
+
+    /// Whether `far` stands above `near` by more than `noiseMultiple` standard errors `noise`.
+    public static func risesBeyondNoise(from near: Double, to far: Double, noise: Double) -> Bool {
+        near.isFinite && far.isFinite && far > near + noiseMultiple * noise
+    }
+
+    /// Adversarial training "resists better" when its accuracy on its own adversarial examples beats plain training's by this much.
+    public static let robustnessGain = 0.1
+
+    /// Whether `robust` beats `plain` by at least `robustnessGain`.
+    public static func resistsBetter(_ robust: Double, than plain: Double) -> Bool { robust.isFinite && robust >= plain + robustnessGain }
+
+    /// Training "strays" from the straight line when some snapshot lies this share of the line's length off it.
+    public static let offLineShare = 0.05
+
+    /// Whether the largest of `distances` off the line exceeds `offLineShare` of `length`.
+    public static func strays(_ distances: [Double], length: Double) -> Bool {
+        distances.allSatisfy(\.isFinite) && (distances.max() ?? 0) > offLineShare * length
+    }
+
+    /// Whether a point searched for criticality is near-critical: its gradient norm at most
+    /// `searchedPointShare` of `initial`, the norm where its network started.
+    public static func isNearCritical(gradientNorm: Double, initial: Double) -> Bool {
+        gradientNorm.isFinite && gradientNorm <= searchedPointShare * initial
+    }
+
+    /// A point's error is "high" at this share of the chance-level cross-entropy ln(classes) and above.
+    public static let highErrorShare = 0.8
+
+    /// Whether `loss` is high for `classes` classes.
+    public static func isHighError(_ loss: Double, classes: Int) -> Bool {
+        loss.isFinite && loss >= highErrorShare * Foundation.log(Double(classes))
+    }
+
+    /// Whether the relative spread of end losses is at most `similarMinima`.
+    public static func areSimilar(spread: Double) -> Bool { spread.isFinite && spread <= similarMinima }
+
+    /// A node of a stochastic Lanczos quadrature counts as negative below this share of the
+    /// largest |node| (Ritz values of the null space scatter around zero far below it).
+    public static let negativeNodeShare = 1e-3
+
+    /// The share of the quadrature's weight on negative nodes.
+    public static func negativeMass(nodes: [Double], weights: [Double]) -> Double {
+        guard nodes.count == weights.count, !nodes.isEmpty else { return .nan }
+        let scale = nodes.map { Swift.abs($0) }.max() ?? 0
+        let total = weights.reduce(0, +)
+        let negative = zip(nodes, weights).filter { $0.0 < -negativeNodeShare * scale }.map(\.1).reduce(0, +)
+        return total > 0 ? negative / total : .nan
+    }
+
+    /// The negative mass "shrinks" when it ends at most this share of where it started.
+    public static let negativeMassShrink = 0.5
+
+    /// Whether the negative mass fell from `start` to at most `negativeMassShrink` of it at `end`.
+    public static func negativeMassShrank(from start: Double, to end: Double) -> Bool { fell(from: start, to: end, by: 1 - negativeMassShrink) }
+
+    /// A path reached the minimum at |y| = 1 when within this distance of it.
+    public static let reachedTolerance = 1e-3
+
+    /// Whether `value` is within `reachedTolerance` of `target`.
+    public static func reached(_ value: Double, _ target: Double) -> Bool { value.isFinite && Swift.abs(value - target) <= reachedTolerance }
+}
+

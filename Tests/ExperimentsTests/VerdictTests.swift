@@ -92,18 +92,34 @@ struct VerdictTests {
         #expect(Verdict.isNearMinimum(index: Verdict.nearMinimumIndex, gradientNorm: 0.5 * Verdict.nearCriticalShare, initial: 1))
         #expect(!Verdict.isNearMinimum(index: 1.5 * Verdict.nearMinimumIndex, gradientNorm: 0.5 * Verdict.nearCriticalShare, initial: 1))
         #expect(!Verdict.isNearMinimum(index: 0, gradientNorm: 2 * Verdict.nearCriticalShare, initial: 1))
+        #expect(Verdict.isNearCritical(gradientNorm: 0.99 * Verdict.searchedPointShare, initial: 1))
+        #expect(!Verdict.isNearCritical(gradientNorm: 1.01 * Verdict.searchedPointShare, initial: 1))
+        let chance = Foundation.log(10.0)
+        #expect(Verdict.isHighError(1.01 * Verdict.highErrorShare * chance, classes: 10) && !Verdict.isHighError(0.99 * Verdict.highErrorShare * chance, classes: 10))
     }
 
     @Test("spread, falls and gradient growth flip at their thresholds")
     func dynamics() {
         #expect(Swift.abs(Verdict.spread([1, 3]) - 2.0.squareRoot() / 2) < 1e-12)
         #expect(Verdict.spread([1, .nan]).isNaN)
+        #expect(Verdict.areSimilar(spread: 0.99 * Verdict.similarMinima) && !Verdict.areSimilar(spread: 1.01 * Verdict.similarMinima))
+        // A node just below -share * scale counts as negative; one just above does not.
+        let share = Verdict.negativeNodeShare
+        #expect(Swift.abs(Verdict.negativeMass(nodes: [10, -1.01 * share * 10, 0], weights: [0.5, 0.25, 0.25]) - 0.25) < 1e-15)
+        #expect(Verdict.negativeMass(nodes: [10, -0.99 * share * 10, 0], weights: [0.5, 0.25, 0.25]) == 0)
+        #expect(Verdict.negativeMassShrank(from: 0.2, to: 0.99 * 0.2 * Verdict.negativeMassShrink))
+        #expect(!Verdict.negativeMassShrank(from: 0.2, to: 1.01 * 0.2 * Verdict.negativeMassShrink))
         #expect(Verdict.fell(from: 1, to: 0.49, by: 0.5) && !Verdict.fell(from: 1, to: 0.51, by: 0.5))
         let error = (start: 0.2, end: 0.2 * (1 - Verdict.errorDrop) * 0.99)
         #expect(Verdict.succeedsWhileGradientGrows(gradient: (1, 1.01 * Verdict.gradientGrowth), error: error))
         #expect(!Verdict.succeedsWhileGradientGrows(gradient: (1, 0.99 * Verdict.gradientGrowth), error: error))
         #expect(!Verdict.succeedsWhileGradientGrows(gradient: (1, 2 * Verdict.gradientGrowth), error: (0.2, 0.2 * (1 - Verdict.errorDrop) * 1.01)))
         #expect(Verdict.isFlat(1, 1 + 0.9 * Verdict.flatness) && !Verdict.isFlat(1, 1 + 1.1 * Verdict.flatness))
-        #expect(Verdict.trainedShare > 0 && Verdict.trainedShare < 1)
+        #expect(Verdict.trained(from: 2, to: 0.99 * 2 * Verdict.trainedShare) && !Verdict.trained(from: 2, to: 1.01 * 2 * Verdict.trainedShare))
+        #expect(Verdict.risesBeyondNoise(from: 1, to: 1 + 1.1 * Verdict.noiseMultiple * 0.1, noise: 0.1))
+        #expect(!Verdict.risesBeyondNoise(from: 1, to: 1 + 0.9 * Verdict.noiseMultiple * 0.1, noise: 0.1))
+        #expect(Verdict.resistsBetter(0.6 + Verdict.robustnessGain, than: 0.6) && !Verdict.resistsBetter(0.59 + Verdict.robustnessGain, than: 0.6))
+        #expect(Verdict.strays([0.1, 1.01 * Verdict.offLineShare * 10], length: 10) && !Verdict.strays([0.1, 0.99 * Verdict.offLineShare * 10], length: 10))
+        #expect(Verdict.reached(1 + 0.9 * Verdict.reachedTolerance, 1) && !Verdict.reached(1 + 1.1 * Verdict.reachedTolerance, 1))
     }
 }
