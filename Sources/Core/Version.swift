@@ -2,5 +2,5 @@
 /// changed; `saddle --version` prints it and exports carry it as their producer version.
 public enum SaddleVersion {
     /// The version of this source tree.
-    public static let current = "0.3.0"
+    public static let current = "0.4.0"
 }
