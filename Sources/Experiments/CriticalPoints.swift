@@ -15,16 +15,7 @@ public struct FoundCriticalPoint: Sendable {
 extension Experiments {
     /// Digits pooled 2x2 to 16 features: the first `count` training examples, standardized.
     public static func pooledDigits(count: Int) throws -> Dataset {
-        let (train, _) = try Digits.load(dtype: .float64).split(validationFraction: 0.2, seed: 0)
-        let n = Swift.min(count, train.count)
-        let pixels = try train.features.rows(0..<n).doubles
-        var pooled = [Double](repeating: 0, count: n * 16)
-        for example in 0..<n {
-            for r in 0..<8 { for c in 0..<8 { pooled[example * 16 + (r / 2) * 4 + c / 2] += pixels[example * 64 + r * 8 + c] / 4 } }
-        }
-        let data = try Dataset(
-            features: try Tensor(shape: [n, 16], scalars: pooled, dtype: .float64), labels: try train.labels.rows(0..<n), classCount: 10)
-        return try Standardization(fittedTo: data).apply(to: data)
+        try pooledDigitsSplit(count: count).train
     }
 
     /// A critical point near `start`, of any index: Levenberg-Marquardt on |g|^2 / 2, whose

@@ -101,15 +101,6 @@ extension Experiments {
         return Sequential(layers)
     }
 
-    /// `model` trained with SGD (momentum 0.9, batch 128) for `epochs` epochs.
-    static func trainedConv(_ model: any Layer, on train: Dataset, epochs: Int, learningRate: Double, seed: UInt64) throws -> any Layer {
-        var options = try TrainingOptions(epochs: epochs, batchSize: 128, seed: seed)
-        options.progress = .silent
-        var trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: try SGD(learningRate: learningRate, momentum: 0.9), options: options)
-        try trainer.fit(training: train)
-        return try trainer.currentModel()
-    }
-
     // MARK: 8a. Interpolation
 
     static func fashionInterpolationReport(_ context: ExperimentContext) throws -> ExperimentResult {
@@ -124,8 +115,8 @@ extension Experiments {
             for seed in seeds {
                 context.note("Fashion-MNIST interpolation, \(name), seed \(seed)")
                 let initial = try build(seed)
-                let solution = try trainedConv(initial, on: train, epochs: 3, learningRate: 0.05, seed: seed)
-                let other = try trainedConv(try build(seed + 100), on: train, epochs: 3, learningRate: 0.05, seed: seed + 100)
+                let solution = try trained(initial, on: train, epochs: 3, learningRate: 0.05, batchSize: 128, seed: seed)
+                let other = try trained(try build(seed + 100), on: train, epochs: 3, learningRate: 0.05, batchSize: 128, seed: seed + 100)
                 initCurves.append(try interpolationCurve(solution, from: initial.parameters, to: solution.parameters, training: curveTrain, validation: curveTest))
                 betweenCurves.append(try interpolationCurve(solution, from: solution.parameters, to: other.parameters, training: curveTrain, validation: curveTest))
             }
@@ -202,7 +193,7 @@ extension Experiments {
             var comparisons: [(teacherLoss: Double, teacherAccuracy: Double, runs: [TimedRun])] = []
             for seed in seeds {
                 context.note("Fashion-MNIST \(growth), seed \(seed)")
-                let teacher = try trainedConv(try fashionCNN(channels: (8, 16), seed: seed), on: train, epochs: 2, learningRate: 0.05, seed: seed)
+                let teacher = try trained(try fashionCNN(channels: (8, 16), seed: seed), on: train, epochs: 2, learningRate: 0.05, batchSize: 128, seed: seed)
                 let teacherLoss = try Evaluation.measure(teacher, loss: SoftmaxCrossEntropy(), on: probeSet).loss
                 let teacherAccuracy = try Evaluation.measure(teacher, loss: SoftmaxCrossEntropy(), on: test).accuracy ?? 0
                 let probe = try train.features.rows(0..<256)

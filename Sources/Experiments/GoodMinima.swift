@@ -29,9 +29,10 @@ extension Experiments {
             let gradient = try curvature.gradient(at: theta).squaredNorm.squareRoot()
             let trained = try model.replacing(try curvature.point.unflattening(theta))
             let testLoss = try Curvature(fullBatch(trained, test)).value()
+            let trainingLoss = try curvature.value(at: theta)
             return Restart(
-                trainingLoss: try curvature.value(at: theta), testLoss: testLoss,
-                end: FoundCriticalPoint(loss: try curvature.value(at: theta), gradientNorm: gradient,
+                trainingLoss: trainingLoss, testLoss: testLoss,
+                end: FoundCriticalPoint(loss: trainingLoss, gradientNorm: gradient,
                                         classification: CriticalPointClassifier().classify(gradientNorm: gradient, eigenvalues: values)),
                 extremes: (values.first ?? .nan, values.last ?? .nan))
         }

@@ -114,9 +114,11 @@ extension Experiments {
         return curve
     }
 
-    /// `model` trained with SGD (momentum 0.9 unless given, batch 32) for `epochs` epochs.
-    static func trained(_ model: any Layer, on train: Dataset, epochs: Int, learningRate: Double, momentum: Double = 0.9, seed: UInt64) throws -> any Layer {
-        var options = try TrainingOptions(epochs: epochs, batchSize: 32, seed: seed)
+    /// `model` trained with SGD (momentum 0.9 and batch 32 unless given) for `epochs` epochs.
+    static func trained(
+        _ model: any Layer, on train: Dataset, epochs: Int, learningRate: Double, momentum: Double = 0.9, batchSize: Int = 32, seed: UInt64
+    ) throws -> any Layer {
+        var options = try TrainingOptions(epochs: epochs, batchSize: batchSize, seed: seed)
         options.progress = .silent
         var trainer = Trainer(model: model, loss: SoftmaxCrossEntropy(), optimizer: try SGD(learningRate: learningRate, momentum: momentum), options: options)
         try trainer.fit(training: train)

@@ -28,10 +28,10 @@ extension Experiments {
         var stopped: String?
         for _ in 0..<steps {
             do {
-                let before = try parameters.flattened(dtype: .float64)
+                let before = parameters
                 let report = try optimizer.step(&parameters, objective: objective)
                 losses.append(report.loss)
-                norms.append(try report.gradientNorm ?? curvature.gradient(at: before).squaredNorm.squareRoot())
+                norms.append(try report.gradientNorm ?? curvature.gradient(at: before.flattened(dtype: .float64)).squaredNorm.squareRoot())
             } catch {
                 stopped = "\(error)"
                 break

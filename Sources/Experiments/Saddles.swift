@@ -50,14 +50,19 @@ public struct PlaneObjective: Objective {
 
 extension Experiments {
     /// The points an optimizer visits on `objective` in `steps` steps (the start included);
-    /// stops early if a step fails.
-    public static func trajectory(_ objective: PlaneObjective, _ optimizer: some Optimizer, steps: Int) -> [(x: Double, y: Double)] {
+    /// stops early if a step fails or would leave the disc of radius `maximumRadius` (the
+    /// point outside is not kept: a function unbounded below sends the path to infinity).
+    public static func trajectory(
+        _ objective: PlaneObjective, _ optimizer: some Optimizer, steps: Int, maximumRadius: Double = .infinity
+    ) -> [(x: Double, y: Double)] {
         var optimizer = optimizer
         var p = objective.parameters
         var points = [PlaneObjective.point(p)]
         for _ in 0..<steps {
             guard (try? optimizer.step(&p, objective: objective)) != nil else { break }
-            points.append(PlaneObjective.point(p))
+            let point = PlaneObjective.point(p)
+            guard (point.0 * point.0 + point.1 * point.1).squareRoot() <= maximumRadius else { break }
+            points.append(point)
         }
         return points.map { (x: $0.0, y: $0.1) }
     }
@@ -78,9 +83,9 @@ extension Experiments {
             "quartic sfn": trajectory(quartic, try SaddleFreeNewton(), steps: 20),
             "quartic gd": trajectory(quartic, try SGD(learningRate: 0.1), steps: 80),
             "monkey newton": trajectory(monkey, try Newton(), steps: 20),
-            "monkey sfn": Array(trajectory(monkey, try SaddleFreeNewton(), steps: 6).prefix { ($0.x * $0.x + $0.y * $0.y).squareRoot() <= 1e3 }),
-            // The cubic falls without bound along its valleys: the path is cut once |p| passes 2.
-            "monkey gd": Array(trajectory(monkey, try SGD(learningRate: 0.1), steps: 60).prefix { ($0.x * $0.x + $0.y * $0.y).squareRoot() <= 2 }),
+            // The cubic falls without bound along its valleys: the paths stop once |p| would pass 1,000 and 2.
+            "monkey sfn": trajectory(monkey, try SaddleFreeNewton(), steps: 6, maximumRadius: 1e3),
+            "monkey gd": trajectory(monkey, try SGD(learningRate: 0.1), steps: 60, maximumRadius: 2),
         ]
     }
 
